@@ -1,0 +1,62 @@
+# kabar's whole workflow. A fresh machine needs only python3 (>= 3.11) and make.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+KABAR  := $(VENV)/bin/kabar
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install demo serve migrate test test-quick lint fmt fuzz bench bench-peer clean
+
+help:
+	@echo "make demo        install, migrate, seed demo data, serve on http://127.0.0.1:8000"
+	@echo "make test        install and run every test"
+	@echo "make lint        ruff + mypy --strict"
+	@echo "make fuzz        long schemathesis run against the OpenAPI document"
+	@echo "make bench       kabar benchmarks (bench/)"
+	@echo "make bench-peer  kabar vs Matrix Synapse vs a bare relay, same workload, same run"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kabar needs Python 3.11 or newer")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(KABAR) db upgrade
+
+demo: install
+	$(KABAR) demo
+
+serve: install
+	$(KABAR) serve
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-quick: install
+	$(PY) -m pytest -q -x -m "not slow" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+fmt: install
+	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench
+
+fuzz: install
+	KABAR_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q tests/http/test_openapi_fuzz.py
+
+bench: install
+	$(PY) bench/messaging.py
+
+bench-peer: install
+	bench/peers.sh
+
+clean:
+	rm -rf $(VENV) kabar-data .pytest_cache .mypy_cache .ruff_cache

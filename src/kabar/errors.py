@@ -1,0 +1,155 @@
+"""The one error hierarchy of kabar.
+
+Every failure a client can cause or observe is a :class:`KabarError` carrying a
+stable machine-readable :class:`ErrorCode`, an HTTP status, a human sentence and
+optional data fields. The HTTP layer renders it once, as an RFC 9457 problem
+document (``application/problem+json``); the CLI renders it as one line.
+
+The tree::
+
+    KabarError                      base; never raised directly
+    ├── InvalidRequest        400   malformed or semantically invalid input
+    ├── Unauthenticated       401   missing, unknown, revoked or expired credentials
+    ├── Forbidden             403   authenticated, but this action is not allowed
+    ├── NotFound              404   absent *or not visible to you* (never says which)
+    ├── Conflict              409   the request clashes with current state
+    ├── PayloadTooLarge       413   a body or field over its documented limit
+    ├── RateLimited           429   slow down; ``retry_after`` seconds
+    └── Unavailable           503   a dependency is down; retry after ``retry_after``
+
+Authorisation code raises :class:`NotFound` rather than :class:`Forbidden`
+whenever admitting that a private thing exists would leak information.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, ClassVar
+
+
+class ErrorCode(enum.StrEnum):
+    """Stable error codes. Clients switch on these; never rename one."""
+
+    # 400
+    INVALID_REQUEST = "invalid_request"
+    INVALID_USERNAME = "invalid_username"
+    WEAK_PASSWORD = "weak_password"
+    INVALID_SIGNATURE = "invalid_signature"
+    INVALID_KEY = "invalid_key"
+    INVALID_TOKEN = "invalid_sync_token"
+    INVALID_ROLE = "invalid_role"
+    NOT_ALLOWED_IN_DIRECT = "not_allowed_in_direct"
+    CANNOT_MESSAGE_SELF = "cannot_message_self"
+    # 401
+    UNAUTHENTICATED = "unauthenticated"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    # 403
+    FORBIDDEN = "forbidden"
+    ACCOUNT_SUSPENDED = "account_suspended"
+    ACCOUNT_DEACTIVATED = "account_deactivated"
+    NOT_A_MEMBER = "not_a_member"
+    INSUFFICIENT_ROLE = "insufficient_role"
+    # 404
+    NOT_FOUND = "not_found"
+    CONVERSATION_NOT_FOUND = "conversation_not_found"
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    DEVICE_NOT_FOUND = "device_not_found"
+    # 409
+    USERNAME_UNAVAILABLE = "username_unavailable"
+    IDENTITY_KEYS_IMMUTABLE = "identity_keys_immutable"
+    IDENTITY_KEYS_MISSING = "identity_keys_missing"
+    ALREADY_MEMBER = "already_member"
+    GROUP_FULL = "group_full"
+    TXN_ID_REUSED = "txn_id_reused"
+    TOO_MANY_KEYS = "too_many_keys"
+    # 413
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    # 429
+    RATE_LIMITED = "rate_limited"
+    # 503
+    UNAVAILABLE = "unavailable"
+    # 500 (only ever rendered by the last-resort handler)
+    INTERNAL = "internal_error"
+
+
+class KabarError(Exception):
+    """Base of every error kabar reports to a client."""
+
+    status: ClassVar[int] = 500
+    default_code: ClassVar[ErrorCode] = ErrorCode.INTERNAL
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: ErrorCode | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code or self.default_code
+        self.data: dict[str, Any] = data or {}
+
+    @property
+    def title(self) -> str:
+        return self.code.value.replace("_", " ").capitalize()
+
+    def to_problem(self) -> dict[str, Any]:
+        """The RFC 9457 problem document for this error."""
+        problem: dict[str, Any] = {
+            "type": f"https://kabar.dev/problems/{self.code.value}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code.value,
+        }
+        problem.update(self.data)
+        return problem
+
+
+class InvalidRequest(KabarError):
+    status = 400
+    default_code = ErrorCode.INVALID_REQUEST
+
+
+class Unauthenticated(KabarError):
+    status = 401
+    default_code = ErrorCode.UNAUTHENTICATED
+
+
+class Forbidden(KabarError):
+    status = 403
+    default_code = ErrorCode.FORBIDDEN
+
+
+class NotFound(KabarError):
+    status = 404
+    default_code = ErrorCode.NOT_FOUND
+
+
+class Conflict(KabarError):
+    status = 409
+    default_code = ErrorCode.USERNAME_UNAVAILABLE
+
+
+class PayloadTooLarge(KabarError):
+    status = 413
+    default_code = ErrorCode.PAYLOAD_TOO_LARGE
+
+
+class RateLimited(KabarError):
+    status = 429
+    default_code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, retry_after: float, detail: str = "Too many requests; slow down.") -> None:
+        self.retry_after = max(1, int(retry_after + 0.999))
+        super().__init__(detail, data={"retry_after": self.retry_after})
+
+
+class Unavailable(KabarError):
+    status = 503
+    default_code = ErrorCode.UNAVAILABLE
+
+    def __init__(self, detail: str, retry_after: int = 2) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail, data={"retry_after": retry_after})

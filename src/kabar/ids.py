@@ -1,0 +1,78 @@
+"""Identifiers: random typed ids, stream tokens and history cursors.
+
+Ids are 128 random bits written as a one-letter kind, an underscore and 26
+lower-case base32 characters (``c_k3v…``): unguessable, fixed length (the
+franking context of DESIGN §4 needs fixed-length fields) and self-describing
+in logs. Stream tokens are opaque to clients; today they wrap one stream
+position (``s1234``).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Literal, NewType
+
+from kabar.errors import ErrorCode, InvalidRequest
+
+AccountId = NewType("AccountId", str)
+DeviceId = NewType("DeviceId", str)
+ConversationId = NewType("ConversationId", str)
+EventId = NewType("EventId", str)
+
+IdKind = Literal["a", "d", "c", "e", "b", "p", "r", "m"]
+_ID_LENGTH = 2 + 26
+
+
+def new_id(kind: IdKind) -> str:
+    body = base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+    return f"{kind}_{body}"
+
+
+def new_account_id() -> AccountId:
+    return AccountId(new_id("a"))
+
+
+def new_device_id() -> DeviceId:
+    return DeviceId(new_id("d"))
+
+
+def new_conversation_id() -> ConversationId:
+    return ConversationId(new_id("c"))
+
+
+def new_event_id() -> EventId:
+    return EventId(new_id("e"))
+
+
+def id_bytes(value: str) -> bytes:
+    """The 16 raw bytes behind an id, for fixed-length encodings."""
+    if len(value) != _ID_LENGTH or value[1] != "_":
+        raise InvalidRequest(f"{value!r} is not a kabar id")
+    try:
+        return base64.b32decode(value[2:].upper() + "======")
+    except ValueError as exc:
+        raise InvalidRequest(f"{value!r} is not a kabar id") from exc
+
+
+def looks_like_id(value: str, kind: IdKind) -> bool:
+    if len(value) != _ID_LENGTH or not value.startswith(f"{kind}_"):
+        return False
+    try:
+        id_bytes(value)
+    except InvalidRequest:
+        return False
+    return True
+
+
+def encode_token(position: int) -> str:
+    return f"s{position}"
+
+
+def decode_token(token: str | None) -> int | None:
+    """Parse a sync token; ``None`` or ``""`` means "from the start"."""
+    if not token:
+        return None
+    if token[0] == "s" and token[1:].isdigit() and len(token) < 20:
+        return int(token[1:])
+    raise InvalidRequest(f"sync token {token!r} is malformed", code=ErrorCode.INVALID_TOKEN)
