@@ -173,7 +173,8 @@ def load_config(
             raw.setdefault(section, {}).update(values)
         else:
             raw[section] = values
-    return _build(Config, raw, env, prefix="KABAR")
+    config: Config = _build(Config, raw, env, prefix="KABAR")
+    return config
 
 
 def _build(cls: type[Any], raw: Mapping[str, Any], env: Mapping[str, str], prefix: str) -> Any:

@@ -63,5 +63,7 @@ def server_tag(server_secret: bytes, commitment: bytes, context: FrankingContext
     return hmac.new(server_secret, commitment + context.encode(), hashlib.sha256).digest()
 
 
-def tag_matches(server_secret: bytes, commitment: bytes, context: FrankingContext, tag: bytes) -> bool:
+def tag_matches(
+    server_secret: bytes, commitment: bytes, context: FrankingContext, tag: bytes
+) -> bool:
     return hmac.compare_digest(server_tag(server_secret, commitment, context), tag)

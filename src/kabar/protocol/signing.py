@@ -28,7 +28,9 @@ def identity_payload(account: str, device_id: str, curve25519: str, ed25519: str
 
 
 def one_time_key_payload(device_id: str, key_id: str, key: str, *, fallback: bool) -> bytes:
-    return canonical_json({"device_id": device_id, "key_id": key_id, "key": key, "fallback": fallback})
+    return canonical_json(
+        {"device_id": device_id, "key_id": key_id, "key": key, "fallback": fallback}
+    )
 
 
 def verify_ed25519(public_key: str, message: bytes, signature: str) -> bool:
