@@ -187,7 +187,7 @@ def _build(cls: type[Any], raw: Mapping[str, Any], env: Mapping[str, str], prefi
     for f in dataclasses.fields(cls):
         hint = hints[f.name]
         env_name = f"{prefix}_{f.name}".upper()
-        if dataclasses.is_dataclass(hint):
+        if dataclasses.is_dataclass(hint) and hint is not RateRule:
             section = raw.get(f.name, {})
             if not isinstance(section, Mapping):
                 raise ConfigError(f"[{f.name}] must be a table")

@@ -13,6 +13,8 @@ import base64
 import secrets
 from typing import Literal, NewType
 
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
 from kabar.errors import ErrorCode, InvalidRequest
 
 AccountId = NewType("AccountId", str)
@@ -76,3 +78,33 @@ def decode_token(token: str | None) -> int | None:
     if token[0] == "s" and token[1:].isdigit() and len(token) < 20:
         return int(token[1:])
     raise InvalidRequest(f"sync token {token!r} is malformed", code=ErrorCode.INVALID_TOKEN)
+
+
+class EventIdCodec:
+    """Event ids are stream positions encrypted with AES-256 under a server key.
+
+    One AES block is a pseudo-random permutation of 128-bit values, so ids look
+    random (they reveal neither order nor volume) yet map back to a position
+    without an index. The key is a server secret shared by every node.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ValueError("the event id key is 32 bytes")
+        cipher = Cipher(algorithms.AES256(key), modes.ECB())  # one block: a PRP, not a mode
+        self._cipher = cipher
+
+    def encode(self, position: int) -> EventId:
+        encryptor = self._cipher.encryptor()
+        block = encryptor.update(position.to_bytes(16, "big")) + encryptor.finalize()
+        return EventId("e_" + base64.b32encode(block).decode().rstrip("=").lower())
+
+    def decode(self, event_id: str) -> int | None:
+        """The position behind ``event_id``, or ``None`` if it is not one of ours."""
+        if not looks_like_id(event_id, "e"):
+            return None
+        decryptor = self._cipher.decryptor()
+        block = decryptor.update(id_bytes(event_id)) + decryptor.finalize()
+        # Positions are far below 2**63; anything else is a forged or foreign id.
+        value = int.from_bytes(block, "big")
+        return value if 0 < value < 2**63 else None

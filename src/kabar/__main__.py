@@ -1,0 +1,3 @@
+from kabar.cli.main import main
+
+main()

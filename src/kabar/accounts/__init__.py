@@ -1,0 +1,1 @@
+"""Accounts and devices: registration, login, tokens, passwords, rate limits, authentication."""

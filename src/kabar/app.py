@@ -1,0 +1,194 @@
+"""The composition root: configuration → store, broker, services → the ASGI application.
+
+This is the only module that knows every concrete class; everything else
+receives its collaborators. ``create_app`` is what ``kabar serve`` and the
+tests run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from kabar import __version__
+from kabar.accounts.auth import Authenticator
+from kabar.accounts.passwords import Passwords
+from kabar.accounts.ratelimit import MemoryRateLimiter
+from kabar.accounts.service import AccountService
+from kabar.broker import open_broker
+from kabar.config import Config
+from kabar.conversations.service import ConversationService
+from kabar.delivery import control
+from kabar.delivery.control import ControlBus
+from kabar.delivery.hub import Hub
+from kabar.delivery.sync import SyncService
+from kabar.delivery.to_device import ToDeviceJanitor, ToDeviceService
+from kabar.delivery.writer import STREAM_CHANNEL, Writer
+from kabar.errors import Unavailable
+from kabar.http import accounts, conversations, keys, ops, problems, stream, sync
+from kabar.http.middleware import BodyLimit, RequestMetrics
+from kabar.ids import EventIdCodec
+from kabar.keys.service import KeyService
+from kabar.services import Services
+from kabar.store import migrate
+from kabar.store.database import Database
+from kabar.store.names import UsernameCache
+from kabar.store.schema import server_secrets
+
+log = logging.getLogger(__name__)
+
+SECRET_NAMES = ("franking", "event_ids")
+
+
+async def load_secrets(database: Database) -> dict[str, bytes]:
+    """The server-wide secrets every node shares, created on first start."""
+    async with database.write() as conn:
+        rows = {r.name: r.value for r in await conn.execute(select(server_secrets))}
+        for name in SECRET_NAMES:
+            if name not in rows:
+                value = os.urandom(32)
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(
+                            insert(server_secrets).values(
+                                name=name, value=value, created_at=int(time.time() * 1000)
+                            )
+                        )
+                    rows[name] = value
+                except IntegrityError:
+                    pass  # another node created it first; read theirs below
+        missing = [n for n in SECRET_NAMES if n not in rows]
+        if missing:
+            query = select(server_secrets).where(server_secrets.c.name.in_(missing))
+            rows.update({r.name: r.value for r in await conn.execute(query)})
+    return {name: bytes(value) for name, value in rows.items()}
+
+
+async def build_services(config: Config, *, run_migrations: bool = False) -> Services:
+    database = Database(config.database)
+    if run_migrations:
+        await migrate.upgrade(database)
+    elif not await migrate.is_current(database):
+        await database.dispose()
+        raise Unavailable("the database schema is not current: run `kabar db upgrade` first")
+    secrets = await load_secrets(database)
+    codec = EventIdCodec(secrets["event_ids"])
+    broker = open_broker(config.broker.url, config.broker.key_prefix)
+    bus = ControlBus(broker)
+    names = UsernameCache()
+    hub = Hub(database, codec, names)
+    broker.subscribe(STREAM_CHANNEL, hub.on_broker_message)
+    writer = Writer(database, broker, codec, secrets["franking"], config.stream)
+    writer.on_commit(hub.on_batch)
+    limiter = MemoryRateLimiter(enabled=config.rate_limits.enabled)
+    auth = Authenticator(database, bus, config.security.auth_cache_seconds)
+    janitor = ToDeviceJanitor(writer)
+    services = Services(
+        config=config,
+        database=database,
+        broker=broker,
+        writer=writer,
+        hub=hub,
+        bus=bus,
+        auth=auth,
+        accounts=AccountService(
+            database, writer, Passwords(config.security), limiter, config.rate_limits, bus
+        ),
+        keys=KeyService(database, writer, bus, limiter, config.rate_limits, config.limits),
+        conversations=ConversationService(
+            database, writer, codec, names, limiter, config.rate_limits, config.limits
+        ),
+        to_device=ToDeviceService(writer, limiter, config.rate_limits, config.limits),
+        to_device_janitor=janitor,
+        sync=SyncService(database, hub, codec, names, janitor, config.limits.sync_page_max),
+    )
+    bus.on(control.DEVICES_REVOKED, lambda data: _on_devices_revoked(hub, data))
+    bus.on(control.ACCOUNT_CHANGED, lambda d: _on_account_changed(hub, d))
+    await broker.start()
+    await hub.start()
+    await writer.start()
+    await janitor.start()
+    return services
+
+
+def _on_devices_revoked(hub: Hub, data: dict[str, Any]) -> None:
+    for device_id in data["devices"]:
+        hub.close_device(device_id, "signed_out")
+
+
+def _on_account_changed(hub: Hub, data: dict[str, Any]) -> None:
+    status = data.get("status")
+    if status in ("suspended", "deactivated"):
+        hub.close_account(
+            data["account_id"], "suspended" if status == "suspended" else "signed_out"
+        )
+
+
+async def shutdown_services(services: Services) -> None:
+    await services.to_device_janitor.stop()
+    await services.to_device_janitor.flush()
+    await services.writer.stop()
+    await services.hub.stop()
+    await services.broker.close()
+    await services.database.dispose()
+
+
+def create_app(config: Config, *, run_migrations: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = await build_services(config, run_migrations=run_migrations)
+        log.info("kabar %s serving on %s", __version__, config.server.public_url)
+        try:
+            yield
+        finally:
+            await shutdown_services(app.state.services)
+
+    app = FastAPI(
+        title="kabar",
+        version=__version__,
+        summary="Private chats only their participants can read; public voices anyone can follow.",
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    for router in (
+        accounts.router,
+        keys.router,
+        conversations.router,
+        sync.router,
+        ops.router,
+        stream.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=config.limits.request_max_bytes)
+    app.add_middleware(RequestMetrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with its 422 responses replaced by our 400 problem documents."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            operation.get("responses", {}).pop("422", None)
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema.get("components", {}).get("schemas", {}).pop(name, None)
+    app.openapi_schema = schema
+    return schema

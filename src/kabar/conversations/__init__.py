@@ -1,0 +1,1 @@
+"""Direct and group conversations: membership, roles, opaque end-to-end messages, history."""

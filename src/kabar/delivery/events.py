@@ -1,0 +1,159 @@
+"""Events as clients see them, and the batches the writer publishes after each commit.
+
+An event is rendered to its JSON bytes once, when it is committed (or read back
+from the store), and those bytes are spliced into every sync response and
+WebSocket frame that carries it: fan-out to a thousand sockets costs one
+``json.dumps``. The stored ``content`` column is already JSON text and is
+spliced in unparsed.
+
+Event types (``type``) — conversation events carry ``conversation_id`` and a
+gapless ``seq``; account events carry neither::
+
+    message                  an end-to-end encrypted envelope (opaque to the server)
+    conversation.created     content: kind, title, members [{account_id, username, role}]
+    conversation.updated     content: title, by
+    member.joined            content: account_id, username, role, by
+    member.left              content: account_id, username
+    member.removed           content: account_id, username, by
+    member.role_changed      content: account_id, username, role, by
+    member.devices_changed   content: account_id, username (a member's device list changed)
+
+To-device messages are delivered in their own list/frames: sender, sender_device, type, content.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+MESSAGE: Final = "message"
+CONVERSATION_CREATED: Final = "conversation.created"
+CONVERSATION_UPDATED: Final = "conversation.updated"
+MEMBER_JOINED: Final = "member.joined"
+MEMBER_LEFT: Final = "member.left"
+MEMBER_REMOVED: Final = "member.removed"
+MEMBER_ROLE_CHANGED: Final = "member.role_changed"
+MEMBER_DEVICES_CHANGED: Final = "member.devices_changed"
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text (the form stored in ``content`` columns)."""
+    return _dumps(value)
+
+
+def _splice(header: dict[str, Any], content_json: str) -> bytes:
+    head = _dumps({k: v for k, v in header.items() if v is not None})
+    return (head[:-1] + ',"content":' + content_json + "}").encode()
+
+
+def event_frame(
+    *,
+    event_id: str,
+    type: str,
+    conversation_id: str | None,
+    seq: int | None,
+    sender: str | None,
+    sender_id: str | None,
+    sender_device: str | None,
+    txn_id: str | None,
+    ts: int,
+    content_json: str,
+    franking_tag: str | None,
+) -> bytes:
+    return _splice(
+        {
+            "event_id": event_id,
+            "type": type,
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "sender": sender,
+            "sender_id": sender_id,
+            "sender_device": sender_device,
+            "txn_id": txn_id,
+            "ts": ts,
+            "franking_tag": franking_tag,
+        },
+        content_json,
+    )
+
+
+def to_device_frame(
+    *, type: str, sender: str | None, sender_id: str, sender_device: str, ts: int, content_json: str
+) -> bytes:
+    return _splice(
+        {
+            "type": type,
+            "sender": sender,
+            "sender_id": sender_id,
+            "sender_device": sender_device,
+            "ts": ts,
+        },
+        content_json,
+    )
+
+
+@dataclass(slots=True)
+class Dispatch:
+    """One committed item, with what the hub needs to route it to live listeners."""
+
+    pos: int
+    frame: bytes
+    to_device: bool = False
+    conversation_id: str | None = None
+    target_account: str | None = None
+    device_id: str | None = None
+    # Accounts whose view of conversation_id starts / ends with this event.
+    joins: tuple[str, ...] = ()
+    leaves: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class StreamBatch:
+    """The items of one committed write batch: positions ``first`` to ``last``, contiguous."""
+
+    first: int
+    last: int
+    items: list[Dispatch] = field(default_factory=list)
+
+    def encode(self) -> bytes:
+        index = [
+            [
+                d.pos,
+                1 if d.to_device else 0,
+                d.conversation_id,
+                d.target_account,
+                d.device_id,
+                list(d.joins),
+                list(d.leaves),
+                len(d.frame),
+            ]
+            for d in self.items
+        ]
+        header = _dumps({"f": self.first, "l": self.last, "i": index}).encode()
+        return header + b"\n" + b"".join(d.frame for d in self.items)
+
+    @classmethod
+    def decode(cls, data: bytes) -> StreamBatch:
+        newline = data.index(b"\n")
+        header = json.loads(data[:newline])
+        offset = newline + 1
+        items: list[Dispatch] = []
+        for pos, to_device, conv, target, device, joins, leaves, length in header["i"]:
+            frame = data[offset : offset + length]
+            offset += length
+            items.append(
+                Dispatch(
+                    pos=pos,
+                    frame=frame,
+                    to_device=bool(to_device),
+                    conversation_id=conv,
+                    target_account=target,
+                    device_id=device,
+                    joins=tuple(joins),
+                    leaves=tuple(leaves),
+                )
+            )
+        return cls(first=header["f"], last=header["l"], items=items)

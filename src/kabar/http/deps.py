@@ -1,0 +1,64 @@
+"""Request dependencies: the services container, the caller's identity and address."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, WebSocket
+
+from kabar.accounts.models import Principal
+from kabar.services import Services
+
+
+def services(request: Request) -> Services:
+    """The container ``kabar.app`` stored on the application."""
+    result: Services = request.app.state.services
+    return result
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return None
+
+
+async def authenticate(request: Request) -> Principal:
+    token = bearer_token(request.headers.get("authorization"))
+    return await services(request).auth.authenticate(token)
+
+
+def client_address(request: Request | WebSocket) -> str:
+    """The client's IP; X-Forwarded-For is believed only from a configured proxy."""
+    peer = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and peer in request.app.state.services.config.server.trusted_proxies:
+        candidate = forwarded.split(",")[0].strip()
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            return peer
+    return peer
+
+
+def request_address(request: Request) -> str:
+    return client_address(request)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    principal: Principal
+    address: str
+
+
+async def caller(
+    request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> Caller:
+    return Caller(principal, client_address(request))
+
+
+Authenticated = Annotated[Principal, Depends(authenticate)]
+AuthenticatedCaller = Annotated[Caller, Depends(caller)]
+Address = Annotated[str, Depends(request_address)]
+Svc = Annotated[Services, Depends(services)]

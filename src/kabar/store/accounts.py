@@ -1,0 +1,92 @@
+"""Queries over accounts and their devices (tokens, identity keys)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kabar.store.rows import Record
+from kabar.store.schema import accounts, devices, fallback_keys, one_time_keys, to_device
+
+ACCOUNT_FIELDS = (
+    accounts.c.id,
+    accounts.c.username,
+    accounts.c.display_name,
+    accounts.c.role,
+    accounts.c.status,
+    accounts.c.created_at,
+)
+
+
+async def account_by_username(conn: AsyncConnection, username: str) -> Record | None:
+    result = await conn.execute(
+        select(*ACCOUNT_FIELDS, accounts.c.password_hash).where(accounts.c.username == username)
+    )
+    return result.first()
+
+
+async def account_by_id(conn: AsyncConnection, account_id: str) -> Record | None:
+    result = await conn.execute(
+        select(*ACCOUNT_FIELDS, accounts.c.password_hash).where(accounts.c.id == account_id)
+    )
+    return result.first()
+
+
+async def accounts_by_usernames(conn: AsyncConnection, usernames: list[str]) -> list[Record]:
+    if not usernames:
+        return []
+    result = await conn.execute(select(*ACCOUNT_FIELDS).where(accounts.c.username.in_(usernames)))
+    return list(result)
+
+
+async def insert_account(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(accounts).values(**values))
+
+
+async def update_account(conn: AsyncConnection, account_id: str, **values: Any) -> None:
+    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+async def principal_by_token_hash(conn: AsyncConnection, token_hash: str) -> Record | None:
+    query = (
+        select(
+            devices.c.id.label("device_id"),
+            accounts.c.id.label("account_id"),
+            accounts.c.username,
+            accounts.c.role,
+            accounts.c.status,
+        )
+        .join(accounts, accounts.c.id == devices.c.account_id)
+        .where(devices.c.token_hash == token_hash)
+    )
+    return (await conn.execute(query)).first()
+
+
+async def insert_device(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(devices).values(**values))
+
+
+async def devices_of(conn: AsyncConnection, account_id: str) -> list[Record]:
+    result = await conn.execute(
+        select(devices).where(devices.c.account_id == account_id).order_by(devices.c.created_at)
+    )
+    return list(result)
+
+
+async def device(conn: AsyncConnection, device_id: str) -> Record | None:
+    return (await conn.execute(select(devices).where(devices.c.id == device_id))).first()
+
+
+async def update_device(conn: AsyncConnection, device_id: str, **values: Any) -> None:
+    await conn.execute(update(devices).where(devices.c.id == device_id).values(**values))
+
+
+async def delete_devices(conn: AsyncConnection, device_ids: list[str]) -> None:
+    """Remove devices with their tokens, keys and undelivered to-device messages."""
+    if not device_ids:
+        return
+    for table in (one_time_keys, fallback_keys, to_device):
+        await conn.execute(delete(table).where(table.c.device_id.in_(device_ids)))
+    await conn.execute(delete(devices).where(devices.c.id.in_(device_ids)))

@@ -1,0 +1,1 @@
+"""Alembic migrations for kabar's schema (both SQLite and PostgreSQL)."""

@@ -1,0 +1,191 @@
+"""The relational schema, as SQLAlchemy Core tables shared by SQLite and PostgreSQL.
+
+Times are integer milliseconds since the epoch (portable and cheap to compare).
+Stream positions (``pos``) come from the single ``stream_position`` row; see
+``kabar.delivery.writer`` for how they are assigned. Alembic migrations under
+``kabar/store/migrations`` create exactly these tables; a test checks they agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+ID = String(40)
+# SQLite makes only "INTEGER PRIMARY KEY" the rowid: position-keyed tables must use it.
+POSITION = BigInteger().with_variant(Integer(), "sqlite")
+
+stream_position = Table(
+    "stream_position",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("pos", BigInteger, nullable=False),
+)
+
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("username", String(32), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False, server_default="user"),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("curve25519", String(64)),
+    Column("ed25519", String(64)),
+    Column("identity_signature", String(128)),
+)
+
+one_time_keys = Table(
+    "one_time_keys",
+    metadata,
+    Column("device_id", ID, primary_key=True),
+    Column("key_id", String(64), primary_key=True),
+    Column("key", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+)
+
+fallback_keys = Table(
+    "fallback_keys",
+    metadata,
+    Column("device_id", ID, primary_key=True),
+    Column("key_id", String(64), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("used", Boolean, nullable=False, server_default=false()),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("title", String(200)),
+    # "<account id>:<account id>" in sorted order for direct conversations: one per pair.
+    Column("direct_key", String(100), unique=True),
+    Column("created_by", ID, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("member_count", Integer, nullable=False),
+)
+
+# Current members only; history of who could see what lives in membership_periods.
+members = Table(
+    "members",
+    metadata,
+    Column("conversation_id", ID, primary_key=True),
+    Column("account_id", ID, primary_key=True),
+    Column("role", String(8), nullable=False),
+    Column("joined_pos", BigInteger, nullable=False),
+    Index(None, "account_id"),
+)
+
+# An account sees a conversation's events with joined_pos <= pos <= left_pos.
+membership_periods = Table(
+    "membership_periods",
+    metadata,
+    Column("conversation_id", ID, primary_key=True),
+    Column("account_id", ID, primary_key=True),
+    Column("joined_pos", BigInteger, primary_key=True, autoincrement=False),
+    Column("left_pos", BigInteger),
+    Index(None, "account_id", "conversation_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    # The event id is this position encrypted under a server key (kabar.ids.EventIdCodec),
+    # which saves an index on the hottest table.
+    Column("pos", POSITION, primary_key=True, autoincrement=False),
+    Column("type", String(40), nullable=False),
+    Column("conversation_id", ID),
+    Column("seq", BigInteger),
+    # For events addressed to one account rather than a conversation.
+    Column("target_account", ID),
+    Column("sender_account", ID),
+    Column("sender_device", ID),
+    Column("txn_id", String(64)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("franking_tag", String(64)),
+    UniqueConstraint("conversation_id", "seq"),
+    Index(
+        "uq_events_sender_device_txn_id",
+        "sender_device",
+        "txn_id",
+        unique=True,
+        sqlite_where=text("txn_id IS NOT NULL"),
+        postgresql_where=text("txn_id IS NOT NULL"),
+    ),
+    Index(
+        "ix_events_target_account_pos",
+        "target_account",
+        "pos",
+        sqlite_where=text("target_account IS NOT NULL"),
+        postgresql_where=text("target_account IS NOT NULL"),
+    ),
+)
+
+to_device = Table(
+    "to_device",
+    metadata,
+    Column("pos", POSITION, primary_key=True, autoincrement=False),
+    Column("device_id", ID, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("sender_account", ID, nullable=False),
+    Column("sender_device", ID, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("content", Text, nullable=False),
+    Index(None, "device_id", "pos"),
+)
+
+# Idempotency records for to-device sends (one request fans out to many rows).
+to_device_txns = Table(
+    "to_device_txns",
+    metadata,
+    Column("sender_device", ID, primary_key=True),
+    Column("txn_id", String(64), primary_key=True),
+    Column("pos", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
