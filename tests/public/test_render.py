@@ -205,3 +205,9 @@ def test_empty_article() -> None:
     rendered = render_article("")
     assert (rendered.html, rendered.title, rendered.summary, rendered.images) == ("", None, "", ())
     assert rendered.reading_minutes == 1
+
+
+def test_alt_text_is_plain_text_whether_the_image_is_kept_or_not() -> None:
+    tree = Tree(render_article("![a *b* `c`](notes.png) ![d **e**](/media/x.png)").html)
+    assert tree.all("img")[0]["alt"] == "d e"
+    assert tree.text_in["p"].strip() == "a b c"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 from markdown_it.token import Token
 
@@ -29,14 +30,19 @@ def inline_text(token: Token) -> str:
     Alt text counts because it is what a screen reader reads in the image's
     place. Footnote markers (``[1]``) are not text.
     """
+    return plain_text(token.children or ())
+
+
+def plain_text(children: Sequence[Token]) -> str:
+    """The readable text of a run of inline tokens (see :func:`inline_text`)."""
     parts: list[str] = []
-    for child in token.children or ():
+    for child in children:
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
         elif child.type == "image":
-            parts.append(child.content)
+            parts.append(plain_text(child.children or ()))
     return "".join(parts)
 
 

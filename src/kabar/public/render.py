@@ -177,4 +177,5 @@ def _keep_safe_images(inline: Token, images: list[str]) -> None:
         if is_allowed_image_src(src):
             images.append(src)
         else:
-            children[position] = Token("text", "", 0, content=child.content)
+            alt = excerpt.plain_text(child.children or ())
+            children[position] = Token("text", "", 0, content=alt)
