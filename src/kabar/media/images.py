@@ -122,7 +122,9 @@ def _decode(data: bytes, limits: ImageLimits) -> tuple[Image.Image, OutputFormat
     try:
         with Image.open(io.BytesIO(data), formats=_OPENERS) as image:
             _check_pixels(image.width, image.height, limits)
-            output_format = _STORED_AS[str(image.format)]
+            output_format = _STORED_AS.get(str(image.format))
+            if output_format is None:  # a decoder we allowed reported a format we did not
+                raise _invalid("not a JPEG, PNG, WebP or GIF image")
             image.load()
             clean = _clean(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
