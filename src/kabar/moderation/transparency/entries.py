@@ -26,6 +26,7 @@ from typing import Any, Literal, get_args
 
 from kabar.errors import InvalidRequest
 from kabar.moderation.actions import Action
+from kabar.moderation.policy import ITEM_ID
 from kabar.moderation.transparency.merkle import leaf_hash
 from kabar.protocol.canonical import canonical_json
 
@@ -56,7 +57,6 @@ AUTHORITY_RESPONSES = (
 _HASHED_REF = re.compile(r"sha256:[0-9a-f]{64}")
 _KABAR_ID = re.compile(r"[a-z]_[a-z2-7]{26}")
 _URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]{1,2040}")
-_POLICY_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -147,7 +147,7 @@ class LogEntry:
             raise InvalidRequest(f"source {self.source!r} is not one of {_names(Source)}")
         _check_int("seq", self.seq)
         _check_int("time_ms", self.time_ms)
-        if not isinstance(self.policy_item, str) or not _POLICY_ID.fullmatch(self.policy_item):
+        if not isinstance(self.policy_item, str) or not ITEM_ID.fullmatch(self.policy_item):
             raise InvalidRequest(f"policy_item {self.policy_item!r} is not a policy item id")
         if not isinstance(self.automated, bool):
             raise InvalidRequest("automated must be true or false")
