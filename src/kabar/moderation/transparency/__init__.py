@@ -6,6 +6,7 @@
 * ``sth``      — signed tree heads and the log's Ed25519 key.
 * ``entries``  — what one log entry says, and its canonical leaf bytes.
 * ``verify``   — a client-side audit of a fetched log against a saved tree head.
+* ``encoding`` — the strict base64 the log uses for bytes in JSON.
 
 See ``docs/moderation.md``.
 """
