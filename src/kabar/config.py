@@ -151,7 +151,7 @@ class ConfigError(InvalidRequest):
 def load_config(
     path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
-    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Config:
     """Read ``path`` (or ``$KABAR_CONFIG``, or ``./kabar.toml`` if present) and the environment.
 

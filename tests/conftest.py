@@ -1,0 +1,79 @@
+"""Shared fixtures: a fresh database per test on SQLite, and on PostgreSQL when configured."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.api import Api
+from support.databases import POSTGRES_URL, SKIP_POSTGRES, PostgresTemplates, SqliteTemplates
+from support.server import RunningServer, serve_in_process, test_config
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplates:
+    return SqliteTemplates(tmp_path_factory.mktemp("templates"))
+
+
+_pg_templates: PostgresTemplates | None = None
+
+
+def postgres_templates() -> PostgresTemplates:
+    global _pg_templates
+    if POSTGRES_URL is None:
+        pytest.skip(SKIP_POSTGRES)
+    if _pg_templates is None:
+        _pg_templates = PostgresTemplates(POSTGRES_URL)
+    return _pg_templates
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _pg_templates is not None:
+        import asyncio
+
+        asyncio.run(_pg_templates.drop_template())
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_templates: SqliteTemplates
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield await sqlite_templates.fresh(tmp_path)
+    else:
+        async with postgres_templates().fresh() as url:
+            yield url
+
+
+ServerFactory = Callable[..., AbstractAsyncContextManager[RunningServer]]
+
+
+@pytest.fixture
+def make_server(database_url: str, tmp_path: Path) -> ServerFactory:
+    """Start a server on this test's database with config overrides: ``make_server(stream={...})``."""
+
+    @asynccontextmanager
+    async def start(**sections: Any) -> AsyncIterator[RunningServer]:
+        async with serve_in_process(test_config(database_url, tmp_path, **sections)) as server:
+            yield server
+
+    return start
+
+
+@pytest.fixture
+async def server(make_server: ServerFactory) -> AsyncIterator[RunningServer]:
+    async with make_server() as running:
+        yield running
+
+
+@pytest.fixture
+async def api(server: RunningServer) -> AsyncIterator[Api]:
+    client = Api(server.base_url)
+    yield client
+    await client.close()
