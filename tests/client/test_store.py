@@ -181,3 +181,19 @@ def test_store_file_holds_no_plaintext_secrets(path: Path) -> None:
     ]
     for secret in secrets:
         assert secret not in raw, secret
+
+
+def test_directory_round_trips_and_forgets_removed_devices(path: Path) -> None:
+    server = FakeServer()
+    alice, bob1, bob2 = (TestDevice(server, n) for n in ("alice", "bob", "bob"))
+    alice.refresh(["bob"])
+    alice.directory.mark_verified("bob", [bob1.device_id])
+    with create(path) as store:
+        store.save_devices(alice.directory.entries())
+        assert store.load_devices() == alice.directory.entries()
+        server.remove_device(bob2.address)
+        alice.refresh(["bob"])
+        store.save_devices(alice.directory.entries())
+        [only] = store.load_devices()
+    assert only.keys == bob1.keys
+    assert only.verified

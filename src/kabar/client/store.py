@@ -234,7 +234,9 @@ class DeviceStore:
         return snapshot
 
     def save_devices(self, devices: Iterable[KnownDevice]) -> None:
+        """Replace the stored directory with ``devices`` (removed devices are forgotten)."""
         with self._db:
+            self._db.execute("DELETE FROM devices")
             for entry in devices:
                 keys = entry.keys
                 record = {**dataclasses.asdict(keys), "verified": entry.verified}

@@ -313,3 +313,21 @@ def test_lower_index_copy_with_a_forged_ratchet_is_refused(group: Group) -> None
     export = machine.inbound.export(group.conversation, sender, rogue.session.session_id)
     assert export is not None
     assert export.first_known_index == 5
+
+
+def test_direct_room_key_upgrades_a_forwarded_copy_at_the_same_index(group: Group) -> None:
+    event = group.send("alice1", "hello")
+    machine = group["bob1"].megolm
+    sender = group["alice1"].identity.curve25519
+    export = group["alice1"].megolm.inbound.export(
+        group.conversation, sender, event[1]["session_id"]
+    )
+    assert export is not None
+    assert machine.import_session(export)
+    result = group.read("bob1", event)
+    assert isinstance(result, Decrypted)
+    assert result.forwarded
+    group.deliver()  # the room key itself arrives over Olm
+    result = group.read("bob1", event)
+    assert isinstance(result, Decrypted)
+    assert not result.forwarded

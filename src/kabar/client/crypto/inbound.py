@@ -5,7 +5,8 @@ key is the Curve25519 key of the device that created the session, as
 authenticated by Olm when the key arrived (or as claimed by a forwarder).
 
 When the same session arrives twice (room key, forwarded key, backup), the copy
-with the lower ``first_known_index`` wins, because it decrypts more messages —
+with the lower ``first_known_index`` wins, because it decrypts more messages
+(at equal index, a copy straight from its creator beats a forwarded one) —
 but only if it is *connected*: advanced to the old copy's first index it must
 give the very same ratchet. Otherwise a forwarder could swap in a forged
 ratchet under a genuine session id and break decryption of later messages.
@@ -81,12 +82,11 @@ class InboundSessions:
         self._new_seen: list[SeenIndex] = []
 
     def add(self, entry: InboundEntry) -> bool:
-        """Keep ``entry`` if it is new or a connected copy with a lower first index."""
+        """Keep ``entry`` if it is new, or a better copy connected to the one we hold."""
         key = (entry.conversation_id, entry.sender_key, entry.session.session_id)
         old = self._entries.get(key)
         if old is not None:
-            first = old.session.first_known_index
-            if entry.session.first_known_index >= first or not _connected(entry.session, old):
+            if not _better(entry, old) or not _connected(entry.session, old):
                 return False
             entry.forwarded = entry.forwarded and old.forwarded
             entry.sender_ed25519 = old.sender_ed25519 or entry.sender_ed25519
@@ -101,12 +101,9 @@ class InboundSessions:
             raise MalformedPayload("the exported session key does not parse") from exc
         if session.session_id != export.session_id:
             raise MalformedPayload("the exported key belongs to another session")
+        # Whoever hands us an export vouches for the sender; the sender's Olm session did not.
         entry = InboundEntry(
-            export.conversation_id,
-            export.sender_key,
-            session,
-            export.sender_ed25519,
-            export.forwarded,
+            export.conversation_id, export.sender_key, session, export.sender_ed25519, True
         )
         return self.add(entry)
 
@@ -180,6 +177,13 @@ def _export(entry: InboundEntry) -> ExportedSession:
         entry.sender_ed25519,
         entry.forwarded,
     )
+
+
+def _better(new: InboundEntry, old: InboundEntry) -> bool:
+    """Decrypts more, or the same but straight from its creator instead of forwarded."""
+    new_first, old_first = new.session.first_known_index, old.session.first_known_index
+    upgrade = new_first == old_first and old.forwarded and not new.forwarded
+    return new_first < old_first or upgrade
 
 
 def _connected(lower: InboundGroupSession, old: InboundEntry) -> bool:
