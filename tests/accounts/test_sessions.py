@@ -84,7 +84,9 @@ async def test_logout_stops_the_token(api: Api) -> None:
     assert error.value.status == 401
 
 
-async def test_revoking_a_device_stops_its_token_and_closes_its_stream_within_a_second(api: Api) -> None:
+async def test_revoking_a_device_stops_its_token_and_closes_its_stream_within_a_second(
+    api: Api,
+) -> None:
     laptop = await api.register()
     phone = await api.login(laptop.username)
     ws = await api.stream(phone)
@@ -120,7 +122,11 @@ async def test_changing_the_password_can_sign_out_other_devices(api: Api) -> Non
         "POST",
         "/v1/account/password",
         here,
-        json={"current_password": PASSWORD, "new_password": "a new long password", "revoke_other_devices": True},
+        json={
+            "current_password": PASSWORD,
+            "new_password": "a new long password",
+            "revoke_other_devices": True,
+        },
     )
     assert result == {"revoked_devices": 1}
     with pytest.raises(ApiError):

@@ -51,7 +51,8 @@ async def test_a_txn_id_reused_for_another_conversation_is_a_conflict(api: Api) 
 
 
 async def test_the_franking_tag_binds_the_commitment_to_sender_conversation_and_position(
-    api: Api, server  # noqa: ANN001
+    api: Api,
+    server,  # noqa: ANN001
 ) -> None:
     alice, bob = await api.register(), await api.register()
     direct = await api.direct(alice, bob)
@@ -62,11 +63,15 @@ async def test_the_franking_tag_binds_the_commitment_to_sender_conversation_and_
     assert event["franking_tag"] == sent["franking_tag"]
     services = server.services
     position = services.writer.codec.decode(event["event_id"])
-    context = FrankingContext(direct, alice.account_id, alice.device_id, event["event_id"], position, event["ts"])
+    context = FrankingContext(
+        direct, alice.account_id, alice.device_id, event["event_id"], position, event["ts"]
+    )
     commitment = base64.b64decode(event["content"]["franking_commitment"])
     secret = (await _secret(services))["franking"]
     assert tag_matches(secret, commitment, context, base64.b64decode(event["franking_tag"]))
-    moved = FrankingContext(direct, bob.account_id, alice.device_id, event["event_id"], position, event["ts"])
+    moved = FrankingContext(
+        direct, bob.account_id, alice.device_id, event["event_id"], position, event["ts"]
+    )
     assert not tag_matches(secret, commitment, moved, base64.b64decode(event["franking_tag"]))
 
 
@@ -96,7 +101,10 @@ async def test_envelopes_over_64_kib_are_refused_with_413(api: Api) -> None:
     alice, bob = await api.register(), await api.register()
     direct = await api.direct(alice, bob)
     await api.call(
-        "PUT", f"/v1/conversations/{direct}/messages/ok", alice, json={"algorithm": "x", "ciphertext": "a" * 60_000}
+        "PUT",
+        f"/v1/conversations/{direct}/messages/ok",
+        alice,
+        json={"algorithm": "x", "ciphertext": "a" * 60_000},
     )
     with pytest.raises(ApiError) as error:
         await api.call(
@@ -126,11 +134,16 @@ async def test_history_pages_backwards_by_seq(api: Api) -> None:
 
 
 async def test_to_device_messages_reach_only_their_device_and_go_after_acknowledgement(
-    api: Api, server  # noqa: ANN001
+    api: Api,
+    server,  # noqa: ANN001
 ) -> None:
     alice, bob = await api.register(), await api.register()
     bob_phone = await api.login(bob.username)
-    body = {"txn_id": "k1", "type": "kabar.olm.v1", "messages": {bob.device_id: {"ciphertext": "for laptop"}}}
+    body = {
+        "txn_id": "k1",
+        "type": "kabar.olm.v1",
+        "messages": {bob.device_id: {"ciphertext": "for laptop"}},
+    }
     result = await api.call("POST", "/v1/to-device", alice, json=body)
     assert result == {"sent": 1, "unknown_devices": [], "duplicate": False}
     again = await api.call("POST", "/v1/to-device", alice, json=body)

@@ -34,7 +34,10 @@ async def test_identity_keys_signed_for_another_device_are_refused(api: Api) -> 
     signature = account.sign(identity_payload(user.username, "d_other", curve, ed)).to_base64()
     with pytest.raises(ApiError) as error:
         await api.call(
-            "PUT", "/v1/keys/identity", user, json={"curve25519": curve, "ed25519": ed, "signature": signature}
+            "PUT",
+            "/v1/keys/identity",
+            user,
+            json={"curve25519": curve, "ed25519": ed, "signature": signature},
         )
     assert error.value.code == "invalid_signature"
 
@@ -47,7 +50,10 @@ async def test_identity_keys_never_change(api: Api) -> None:
     signature = other.sign(identity_payload(user.username, user.device_id, curve, ed)).to_base64()
     with pytest.raises(ApiError) as error:
         await api.call(
-            "PUT", "/v1/keys/identity", user, json={"curve25519": curve, "ed25519": ed, "signature": signature}
+            "PUT",
+            "/v1/keys/identity",
+            user,
+            json={"curve25519": curve, "ed25519": ed, "signature": signature},
         )
     assert (error.value.status, error.value.code) == (409, "identity_keys_immutable")
 
@@ -61,13 +67,19 @@ async def test_one_time_keys_need_identity_keys_and_valid_signatures(api: Api) -
     assert user.olm is not None
     user.olm.generate_one_time_keys(1)
     key_id, key = next(iter(user.olm.one_time_keys.items()))
-    bad = user.olm.sign(one_time_key_payload(user.device_id, key_id, key.to_base64(), fallback=True))
+    bad = user.olm.sign(
+        one_time_key_payload(user.device_id, key_id, key.to_base64(), fallback=True)
+    )
     with pytest.raises(ApiError) as error:
         await api.call(
             "POST",
             "/v1/keys/one-time",
             user,
-            json={"one_time_keys": [{"key_id": key_id, "key": key.to_base64(), "signature": bad.to_base64()}]},
+            json={
+                "one_time_keys": [
+                    {"key_id": key_id, "key": key.to_base64(), "signature": bad.to_base64()}
+                ]
+            },
         )
     assert error.value.code == "invalid_signature"
 
@@ -78,11 +90,15 @@ async def test_query_returns_every_device_with_verifiable_keys(api: Api) -> None
     bob = await api.register()
     for device in (alice, alice_phone, bob):
         await api.publish_keys(device)
-    result = await api.call("POST", "/v1/keys/query", bob, json={"usernames": [alice.username, "nobody_here"]})
+    result = await api.call(
+        "POST", "/v1/keys/query", bob, json={"usernames": [alice.username, "nobody_here"]}
+    )
     devices = result["accounts"][alice.username]
     assert {d["device_id"] for d in devices} == {alice.device_id, alice_phone.device_id}
     for device in devices:
-        payload = identity_payload(alice.username, device["device_id"], device["curve25519"], device["ed25519"])
+        payload = identity_payload(
+            alice.username, device["device_id"], device["curve25519"], device["ed25519"]
+        )
         assert verify_ed25519(device["ed25519"], payload, device["signature"])
     assert "nobody_here" not in result["accounts"]
 
@@ -92,7 +108,9 @@ async def test_counts_appear_in_sync_and_fall_with_claims(api: Api) -> None:
     counts = await api.publish_keys(target, one_time=5, fallback=True)
     assert counts == {"one_time_key_count": 5, "fallback_key_unused": True}
     assert (await api.sync(target))["one_time_key_count"] == 5
-    claimed = await api.call("POST", "/v1/keys/claim", claimer, json={"devices": [target.device_id]})
+    claimed = await api.call(
+        "POST", "/v1/keys/claim", claimer, json={"devices": [target.device_id]}
+    )
     key = claimed["keys"][target.device_id]
     assert key["fallback"] is False
     payload = one_time_key_payload(target.device_id, key["key_id"], key["key"], fallback=False)
@@ -125,7 +143,9 @@ async def test_concurrent_claims_hand_out_each_one_time_key_at_most_once(api: Ap
 
 async def test_a_device_without_keys_is_reported_unavailable(api: Api) -> None:
     target, claimer = await api.register(), await api.register()
-    result = await api.call("POST", "/v1/keys/claim", claimer, json={"devices": [target.device_id, "d_unknown"]})
+    result = await api.call(
+        "POST", "/v1/keys/claim", claimer, json={"devices": [target.device_id, "d_unknown"]}
+    )
     assert result == {"keys": {}, "unavailable": [target.device_id, "d_unknown"]}
 
 

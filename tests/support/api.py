@@ -46,7 +46,9 @@ class ApiError(AssertionError):
         self.body = response.json() if response.content else {}
         self.code = self.body.get("code")
         self.headers = response.headers
-        super().__init__(f"{response.request.method} {response.request.url} -> {self.status}: {self.body}")
+        super().__init__(
+            f"{response.request.method} {response.request.url} -> {self.status}: {self.body}"
+        )
 
 
 class Api:
@@ -68,49 +70,73 @@ class Api:
 
     async def register(self, username: str | None = None, password: str = PASSWORD) -> User:
         name = username or unique_name()
-        body = await self.call("POST", "/v1/accounts", json={"username": name, "password": password})
+        body = await self.call(
+            "POST", "/v1/accounts", json={"username": name, "password": password}
+        )
         return User(name, password, body["account_id"], body["device_id"], body["access_token"])
 
     async def login(self, username: str, password: str = PASSWORD) -> User:
-        body = await self.call("POST", "/v1/sessions", json={"username": username, "password": password})
+        body = await self.call(
+            "POST", "/v1/sessions", json={"username": username, "password": password}
+        )
         return User(username, password, body["account_id"], body["device_id"], body["access_token"])
 
-    async def publish_keys(self, user: User, one_time: int = 0, fallback: bool = False) -> dict[str, Any]:
+    async def publish_keys(
+        self, user: User, one_time: int = 0, fallback: bool = False
+    ) -> dict[str, Any]:
         """Give the device real vodozemac keys: identity, signed one-time keys, fallback key."""
         if user.olm is None:
             user.olm = vodozemac.Account()
             curve = user.olm.curve25519_key.to_base64()
             ed = user.olm.ed25519_key.to_base64()
-            signature = user.olm.sign(identity_payload(user.username, user.device_id, curve, ed)).to_base64()
+            signature = user.olm.sign(
+                identity_payload(user.username, user.device_id, curve, ed)
+            ).to_base64()
             await self.call(
-                "PUT", "/v1/keys/identity", user, json={"curve25519": curve, "ed25519": ed, "signature": signature}
+                "PUT",
+                "/v1/keys/identity",
+                user,
+                json={"curve25519": curve, "ed25519": ed, "signature": signature},
             )
         body: dict[str, Any] = {"one_time_keys": []}
         if one_time:
             user.olm.generate_one_time_keys(one_time)
             for key_id, key in user.olm.one_time_keys.items():
-                payload = one_time_key_payload(user.device_id, key_id, key.to_base64(), fallback=False)
+                payload = one_time_key_payload(
+                    user.device_id, key_id, key.to_base64(), fallback=False
+                )
                 body["one_time_keys"].append(
-                    {"key_id": key_id, "key": key.to_base64(), "signature": user.olm.sign(payload).to_base64()}
+                    {
+                        "key_id": key_id,
+                        "key": key.to_base64(),
+                        "signature": user.olm.sign(payload).to_base64(),
+                    }
                 )
         if fallback:
             user.olm.generate_fallback_key()
             key_id, key = next(iter(user.olm.fallback_key.items()))
             payload = one_time_key_payload(user.device_id, key_id, key.to_base64(), fallback=True)
             body["fallback_key"] = {
-                "key_id": key_id, "key": key.to_base64(), "signature": user.olm.sign(payload).to_base64()
+                "key_id": key_id,
+                "key": key.to_base64(),
+                "signature": user.olm.sign(payload).to_base64(),
             }
         user.olm.mark_keys_as_published()
         result: dict[str, Any] = await self.call("POST", "/v1/keys/one-time", user, json=body)
         return result
 
     async def direct(self, user: User, other: User) -> str:
-        body = await self.call("POST", "/v1/conversations/direct", user, json={"username": other.username})
+        body = await self.call(
+            "POST", "/v1/conversations/direct", user, json={"username": other.username}
+        )
         return str(body["conversation_id"])
 
     async def group(self, owner: User, *members: User, title: str = "a group") -> str:
         body = await self.call(
-            "POST", "/v1/conversations/groups", owner, json={"title": title, "members": [m.username for m in members]}
+            "POST",
+            "/v1/conversations/groups",
+            owner,
+            json={"title": title, "members": [m.username for m in members]},
         )
         return str(body["conversation_id"])
 
@@ -136,7 +162,9 @@ class Api:
         )
         return result
 
-    async def sync(self, user: User, timeout: int = 0, since: str | None = None, **params: Any) -> dict[str, Any]:
+    async def sync(
+        self, user: User, timeout: int = 0, since: str | None = None, **params: Any
+    ) -> dict[str, Any]:
         query: dict[str, Any] = {"timeout": timeout, **params}
         token = since if since is not None else user.since
         if token:
@@ -162,7 +190,9 @@ class Api:
         return result
 
     async def stream(self, user: User, since: str | None = None) -> ClientConnection:
-        ws = await connect(self.base_url.replace("http://", "ws://") + "/v1/stream", compression=None)
+        ws = await connect(
+            self.base_url.replace("http://", "ws://") + "/v1/stream", compression=None
+        )
         await ws.send(json.dumps({"type": "auth", "token": user.token, "since": since}))
         return ws
 

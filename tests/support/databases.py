@@ -21,7 +21,9 @@ from kabar.store import migrate
 from kabar.store.database import Database
 
 POSTGRES_URL = os.environ.get("KABAR_TEST_POSTGRES_URL")
-SKIP_POSTGRES = "PostgreSQL tests need KABAR_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+SKIP_POSTGRES = (
+    "PostgreSQL tests need KABAR_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+)
 
 
 def _with_database(url: str, name: str) -> str:

@@ -55,7 +55,12 @@ async def serve_in_process(config: Config) -> AsyncIterator[RunningServer]:
     app = create_app(config)
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", access_log=False, ws="websockets-sansio",
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            access_log=False,
+            ws="websockets-sansio",
             lifespan="on",
         )
     )
