@@ -50,7 +50,7 @@ fmt: install
 	$(VENV)/bin/ruff check --fix src tests bench
 
 fuzz: install
-	KABAR_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q tests/http/test_openapi_fuzz.py
+	KABAR_FUZZ_EXAMPLES=300 $(PY) -m pytest -q tests/http/test_openapi_fuzz.py
 
 bench: install
 	$(PY) bench/messaging.py

@@ -11,7 +11,7 @@ import pytest
 
 from support.api import Api
 from support.databases import POSTGRES_URL, SKIP_POSTGRES, PostgresTemplates, SqliteTemplates
-from support.server import RunningServer, serve_in_process, test_config
+from support.server import RunningServer, serve_in_process, server_config
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -56,11 +56,11 @@ ServerFactory = Callable[..., AbstractAsyncContextManager[RunningServer]]
 
 @pytest.fixture
 def make_server(database_url: str, tmp_path: Path) -> ServerFactory:
-    """Start a server on this test's database with config overrides: ``make_server(stream={...})``."""
+    """Start a server on this test's database with overrides: ``make_server(stream={...})``."""
 
     @asynccontextmanager
     async def start(**sections: Any) -> AsyncIterator[RunningServer]:
-        async with serve_in_process(test_config(database_url, tmp_path, **sections)) as server:
+        async with serve_in_process(server_config(database_url, tmp_path, **sections)) as server:
             yield server
 
     return start

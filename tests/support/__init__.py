@@ -1,1 +1,1 @@
-"""Test helpers: databases on SQLite and PostgreSQL, in-process and subprocess servers, an API client."""
+"""Test helpers: databases (SQLite, PostgreSQL), servers in and out of process, an API client."""

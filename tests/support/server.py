@@ -25,7 +25,7 @@ from kabar.services import Services
 CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1}
 
 
-def test_config(database_url: str, data_dir: Path, **sections: Mapping[str, Any]) -> Config:
+def server_config(database_url: str, data_dir: Path, **sections: Mapping[str, Any]) -> Config:
     overrides: dict[str, Any] = {
         "data_dir": str(data_dir),
         "database": {"url": database_url, "sqlite_synchronous": "NORMAL"},
@@ -62,6 +62,7 @@ async def serve_in_process(config: Config) -> AsyncIterator[RunningServer]:
             access_log=False,
             ws="websockets-sansio",
             lifespan="on",
+            timeout_graceful_shutdown=3,
         )
     )
     task = asyncio.create_task(server.serve())
@@ -94,11 +95,16 @@ class ServerProcess:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
 
     async def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "kabar", "serve"], env=self.env, stdout=log, stderr=log
+        self._close_log()
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(  # noqa: ASYNC220 - returns at once
+            [sys.executable, "-m", "kabar", "serve", "--migrate"],
+            env=self.env,
+            stdout=self._log,
+            stderr=self._log,
         )
         deadline = time.monotonic() + 30
         async with httpx.AsyncClient() as client:
@@ -111,10 +117,16 @@ class ServerProcess:
                 await asyncio.sleep(0.05)
         raise RuntimeError("server did not become healthy")
 
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
+        self._close_log()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -123,3 +135,4 @@ class ServerProcess:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close_log()

@@ -92,13 +92,19 @@ class StreamSession:
                     "fallback_key_unused": counts.fallback_unused,
                 }
             )
-            reader = asyncio.create_task(self._read_frames())
+            # Whichever side ends first (client gone, or we close) ends the session.
+            tasks = {
+                asyncio.create_task(self._read_frames()),
+                asyncio.create_task(self._write_live(listener)),
+            }
             try:
-                await self._write_live(listener)
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await reader
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
         finally:
             hub.detach(view, listener)
             for task in list(self._tasks):
