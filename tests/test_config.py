@@ -70,3 +70,24 @@ def test_database_urls_map_to_async_drivers() -> None:
     assert sqlalchemy_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
     with pytest.raises(ConfigError):
         sqlalchemy_url("mysql://u@h/db")
+
+
+def test_every_setting_is_documented() -> None:
+    import dataclasses
+
+    from kabar.config import Config
+
+    documented = (Path(__file__).parents[1] / "docs" / "configuration.md").read_text()
+
+    def names(obj: object, prefix: str) -> list[str]:
+        found = []
+        for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value) and not isinstance(value, RateRule):
+                found += names(value, f"{prefix}_{f.name}")
+            else:
+                found.append(f"{prefix}_{f.name}".upper())
+        return found
+
+    missing = [n for n in names(Config(), "KABAR") if f"`{n}`" not in documented]
+    assert missing == []

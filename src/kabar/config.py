@@ -102,7 +102,6 @@ class LimitsConfig:
     group_max_members: int = 1000
     to_device_max_messages: int = 2000
     to_device_max_bytes: int = 64 * 1024
-    to_device_queue_max: int = 10_000
     one_time_keys_max: int = 200
     history_page_max: int = 200
     sync_page_max: int = 500
@@ -133,7 +132,6 @@ class StreamConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    data_dir: str = "./kabar-data"
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     broker: BrokerConfig = field(default_factory=BrokerConfig)

@@ -19,7 +19,6 @@ def _env(database_url: str, data: Path) -> dict[str, str]:
         "KABAR_DATABASE_URL": database_url,
         "KABAR_DATABASE_SQLITE_SYNCHRONOUS": "FULL",
         "KABAR_RATE_LIMITS_ENABLED": "false",
-        "KABAR_DATA_DIR": str(data),
         "KABAR_MEDIA_DIRECTORY": str(data / "media"),
         "KABAR_SERVER_LOG_LEVEL": "warning",
     }

@@ -27,7 +27,6 @@ CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parall
 
 def server_config(database_url: str, data_dir: Path, **sections: Mapping[str, Any]) -> Config:
     overrides: dict[str, Any] = {
-        "data_dir": str(data_dir),
         "database": {"url": database_url, "sqlite_synchronous": "NORMAL"},
         "security": CHEAP_ARGON2,
         "rate_limits": {"enabled": False},
