@@ -18,6 +18,14 @@ gapless ``seq``; account events carry neither::
     member.role_changed      content: account_id, username, role, by
     member.devices_changed   content: account_id, username (a member's device list changed)
 
+Feed events carry ``feed_id`` (a public account's id) and reach the accounts following
+that feed live (``feed_periods``); the account-targeted ``feed.followed`` /
+``feed.unfollowed`` events start and end that::
+
+    feed.followed            content: feed_id (to the follower's own devices)
+    feed.unfollowed          content: feed_id
+    article.published        content: article summary (public/ defines it)
+
 To-device messages are delivered in their own list/frames: sender, sender_device, type, content.
 """
 
@@ -35,6 +43,8 @@ MEMBER_LEFT: Final = "member.left"
 MEMBER_REMOVED: Final = "member.removed"
 MEMBER_ROLE_CHANGED: Final = "member.role_changed"
 MEMBER_DEVICES_CHANGED: Final = "member.devices_changed"
+FEED_FOLLOWED: Final = "feed.followed"
+FEED_UNFOLLOWED: Final = "feed.unfollowed"
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -55,6 +65,7 @@ def event_frame(
     type: str,
     conversation_id: str | None,
     seq: int | None,
+    feed_id: str | None = None,
     sender: str | None,
     sender_id: str | None,
     sender_device: str | None,
@@ -69,6 +80,7 @@ def event_frame(
             "type": type,
             "conversation_id": conversation_id,
             "seq": seq,
+            "feed_id": feed_id,
             "sender": sender,
             "sender_id": sender_id,
             "sender_device": sender_device,
@@ -105,9 +117,13 @@ class Dispatch:
     conversation_id: str | None = None
     target_account: str | None = None
     device_id: str | None = None
+    feed_id: str | None = None
     # Accounts whose view of conversation_id starts / ends with this event.
     joins: tuple[str, ...] = ()
     leaves: tuple[str, ...] = ()
+    # Feeds target_account starts / stops following with this event.
+    follows: tuple[str, ...] = ()
+    unfollows: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -129,6 +145,9 @@ class StreamBatch:
                 list(d.joins),
                 list(d.leaves),
                 len(d.frame),
+                d.feed_id,
+                list(d.follows),
+                list(d.unfollows),
             ]
             for d in self.items
         ]
@@ -141,7 +160,20 @@ class StreamBatch:
         header = json.loads(data[:newline])
         offset = newline + 1
         items: list[Dispatch] = []
-        for pos, to_device, conv, target, device, joins, leaves, length in header["i"]:
+        for entry in header["i"]:
+            (
+                pos,
+                to_device,
+                conv,
+                target,
+                device,
+                joins,
+                leaves,
+                length,
+                feed,
+                follows,
+                unfollows,
+            ) = entry
             frame = data[offset : offset + length]
             offset += length
             items.append(
@@ -154,6 +186,9 @@ class StreamBatch:
                     device_id=device,
                     joins=tuple(joins),
                     leaves=tuple(leaves),
+                    feed_id=feed,
+                    follows=tuple(follows),
+                    unfollows=tuple(unfollows),
                 )
             )
         return cls(first=header["f"], last=header["l"], items=items)

@@ -31,6 +31,7 @@ from kabar.ids import EventIdCodec
 from kabar.store import events as store
 from kabar.store.conversations import conversation_ids_of
 from kabar.store.database import Database
+from kabar.store.feeds import feeds_followed_by
 from kabar.store.names import UsernameCache
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,10 @@ class Listener:
 
 
 class AccountView:
-    def __init__(self, account_id: str, conversations: set[str]) -> None:
+    def __init__(self, account_id: str, conversations: set[str], feeds: set[str]) -> None:
         self.account_id = account_id
         self.conversations = conversations
+        self.feeds = feeds
         self.listeners: set[Listener] = set()
         self.idle_since = time.monotonic()
 
@@ -106,6 +108,7 @@ class Hub:
         self.watermark = 0
         self._views: dict[str, AccountView] = {}
         self._by_conversation: defaultdict[str, set[AccountView]] = defaultdict(set)
+        self._by_feed: defaultdict[str, set[AccountView]] = defaultdict(set)
         self._by_device: defaultdict[str, set[Listener]] = defaultdict(set)
         self._loading: dict[str, list[ev.Dispatch]] = {}
         self._loads: dict[str, asyncio.Future[AccountView]] = {}
@@ -159,7 +162,7 @@ class Hub:
             for listener in tuple(self._by_device.get(item.device_id or "", ())):
                 listener.push(item)
             return
-        if item.joins or item.leaves:
+        if item.joins or item.leaves or item.follows or item.unfollows:
             for buffer in self._loading.values():
                 buffer.append(item)
         conversation = item.conversation_id
@@ -176,12 +179,22 @@ class Hub:
                 view = self._views.get(account)
                 if view is not None:
                     view.conversations.discard(conversation)
-                    self._by_conversation[conversation].discard(view)
+                    self._discard(self._by_conversation, conversation, view)
+        if item.feed_id is not None:
+            for view in tuple(self._by_feed.get(item.feed_id, ())):
+                for listener in tuple(view.listeners):
+                    listener.push(item)
         if item.target_account is not None:
             view = self._views.get(item.target_account)
             if view is not None:
+                for feed in item.follows:
+                    view.feeds.add(feed)
+                    self._by_feed[feed].add(view)
                 for listener in tuple(view.listeners):
                     listener.push(item)
+                for feed in item.unfollows:
+                    view.feeds.discard(feed)
+                    self._discard(self._by_feed, feed, view)
 
     # -- gaps -------------------------------------------------------------------------------
 
@@ -252,6 +265,7 @@ class Hub:
             async with self._db.read() as conn:
                 snapshot = await store.read_position(conn)
                 conversations = await conversation_ids_of(conn, account_id)
+                feeds = await feeds_followed_by(conn, account_id)
         except BaseException as exc:
             del self._loading[account_id]
             del self._loads[account_id]
@@ -259,16 +273,23 @@ class Hub:
             future.exception()  # retrieved: waiters re-raise it through shield
             raise
         del self._loading[account_id]
-        view = AccountView(account_id, conversations)
+        view = AccountView(account_id, conversations, feeds)
         for item in buffer:
-            if item.pos > snapshot and item.conversation_id is not None:
+            if item.pos <= snapshot:
+                continue
+            if item.conversation_id is not None:
                 if account_id in item.joins:
                     conversations.add(item.conversation_id)
                 if account_id in item.leaves:
                     conversations.discard(item.conversation_id)
+            if item.target_account == account_id:
+                feeds.update(item.follows)
+                feeds.difference_update(item.unfollows)
         self._views[account_id] = view
         for conversation in conversations:
             self._by_conversation[conversation].add(view)
+        for feed in feeds:
+            self._by_feed[feed].add(view)
         del self._loads[account_id]
         future.set_result(view)
         return view
@@ -307,8 +328,14 @@ class Hub:
             if not view.listeners and now - view.idle_since > VIEW_IDLE_SECONDS:
                 del self._views[account_id]
                 for conversation in view.conversations:
-                    views = self._by_conversation.get(conversation)
-                    if views is not None:
-                        views.discard(view)
-                        if not views:
-                            del self._by_conversation[conversation]
+                    self._discard(self._by_conversation, conversation, view)
+                for feed in view.feeds:
+                    self._discard(self._by_feed, feed, view)
+
+    @staticmethod
+    def _discard(index: defaultdict[str, set[AccountView]], key: str, view: AccountView) -> None:
+        views = index.get(key)
+        if views is not None:
+            views.discard(view)
+            if not views:
+                del index[key]

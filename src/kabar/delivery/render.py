@@ -22,6 +22,7 @@ def event_dispatch(row: Row[Any], codec: EventIdCodec, names: UsernameCache) -> 
         type=row.type,
         conversation_id=row.conversation_id,
         seq=row.seq,
+        feed_id=row.feed_id,
         sender=names.known(row.sender_account) if row.sender_account else None,
         sender_id=row.sender_account,
         sender_device=row.sender_device,
@@ -31,13 +32,17 @@ def event_dispatch(row: Row[Any], codec: EventIdCodec, names: UsernameCache) -> 
         franking_tag=row.franking_tag,
     )
     joins, leaves = membership_changes(row.type, row.content)
+    follows, unfollows = follow_changes(row.type, row.content)
     return ev.Dispatch(
         pos=row.pos,
         frame=frame,
         conversation_id=row.conversation_id,
         target_account=row.target_account,
+        feed_id=row.feed_id,
         joins=joins,
         leaves=leaves,
+        follows=follows,
+        unfollows=unfollows,
     )
 
 
@@ -62,6 +67,15 @@ def membership_changes(type: str, content_json: str) -> tuple[tuple[str, ...], t
         return (json.loads(content_json)["account_id"],), ()
     if type in (ev.MEMBER_LEFT, ev.MEMBER_REMOVED):
         return (), (json.loads(content_json)["account_id"],)
+    return (), ()
+
+
+def follow_changes(type: str, content_json: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Which feeds an account-targeted event of ``type`` starts or stops following."""
+    if type == ev.FEED_FOLLOWED:
+        return (json.loads(content_json)["feed_id"],), ()
+    if type == ev.FEED_UNFOLLOWED:
+        return (), (json.loads(content_json)["feed_id"],)
     return (), ()
 
 

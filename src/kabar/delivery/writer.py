@@ -143,9 +143,12 @@ class WriteTx:
         *,
         conversation_id: str | None = None,
         target_account: str | None = None,
+        feed_id: str | None = None,
         sender: Sender | None = None,
         joins: tuple[str, ...] = (),
         leaves: tuple[str, ...] = (),
+        follows: tuple[str, ...] = (),
+        unfollows: tuple[str, ...] = (),
     ) -> AppendedEvent:
         """Add one event to the stream (written when the job's rows are flushed)."""
         seq = await self.next_seq(conversation_id) if conversation_id else None
@@ -157,6 +160,7 @@ class WriteTx:
             "conversation_id": conversation_id,
             "seq": seq,
             "target_account": target_account,
+            "feed_id": feed_id,
             "sender_account": sender.account_id if sender else None,
             "sender_device": sender.device_id if sender else None,
             "txn_id": None,
@@ -171,6 +175,7 @@ class WriteTx:
             type=type,
             conversation_id=conversation_id,
             seq=seq,
+            feed_id=feed_id,
             sender=sender.username if sender else None,
             sender_id=sender.account_id if sender else None,
             sender_device=sender.device_id if sender else None,
@@ -185,8 +190,11 @@ class WriteTx:
                 frame=frame,
                 conversation_id=conversation_id,
                 target_account=target_account,
+                feed_id=feed_id,
                 joins=joins,
                 leaves=leaves,
+                follows=follows,
+                unfollows=unfollows,
             )
         )
         return AppendedEvent(event_id=event_id, pos=pos, seq=seq, ts=self.now_ms)
@@ -485,6 +493,7 @@ class Writer:
                 "conversation_id": message.conversation_id,
                 "seq": seq,
                 "target_account": None,
+                "feed_id": None,
                 "sender_account": message.sender.account_id,
                 "sender_device": message.sender.device_id,
                 "txn_id": message.txn_id,

@@ -12,6 +12,7 @@ from kabar.store.rows import Record
 from kabar.store.schema import (
     conversations,
     events,
+    feed_periods,
     membership_periods,
     stream_position,
     to_device,
@@ -24,6 +25,7 @@ EVENT_COLUMNS = (
     events.c.conversation_id,
     events.c.seq,
     events.c.target_account,
+    events.c.feed_id,
     events.c.sender_account,
     events.c.sender_device,
     events.c.txn_id,
@@ -131,6 +133,17 @@ def _visible_to(account_id: str) -> Any:
     )
 
 
+def _following(account_id: str) -> Any:
+    """Feed events inside one of the account's follow periods."""
+    period = feed_periods
+    return exists().where(
+        period.c.feed_id == events.c.feed_id,
+        period.c.account_id == account_id,
+        events.c.pos >= period.c.from_pos,
+        or_(period.c.to_pos.is_(None), events.c.pos <= period.c.to_pos),
+    )
+
+
 async def account_events(
     conn: AsyncConnection, account_id: str, after: int, upto: int, limit: int
 ) -> list[Record]:
@@ -143,6 +156,7 @@ async def account_events(
             or_(
                 and_(events.c.conversation_id.is_not(None), _visible_to(account_id)),
                 events.c.target_account == account_id,
+                and_(events.c.feed_id.is_not(None), _following(account_id)),
             ),
         )
         .order_by(events.c.pos)

@@ -132,6 +132,18 @@ membership_periods = Table(
     Index(None, "account_id", "conversation_id"),
 )
 
+# An account receives a feed's events with from_pos <= pos <= to_pos (live notifications of
+# a followed public account; the subscription itself is public/'s business).
+feed_periods = Table(
+    "feed_periods",
+    metadata,
+    Column("feed_id", ID, primary_key=True),
+    Column("account_id", ID, primary_key=True),
+    Column("from_pos", BigInteger, primary_key=True, autoincrement=False),
+    Column("to_pos", BigInteger),
+    Index(None, "account_id", "feed_id"),
+)
+
 events = Table(
     "events",
     metadata,
@@ -143,6 +155,8 @@ events = Table(
     Column("seq", BigInteger),
     # For events addressed to one account rather than a conversation.
     Column("target_account", ID),
+    # For events of a public account's feed, seen by accounts following it.
+    Column("feed_id", ID),
     Column("sender_account", ID),
     Column("sender_device", ID),
     Column("txn_id", String(64)),
@@ -157,6 +171,13 @@ events = Table(
         unique=True,
         sqlite_where=text("txn_id IS NOT NULL"),
         postgresql_where=text("txn_id IS NOT NULL"),
+    ),
+    Index(
+        "ix_events_feed_id_pos",
+        "feed_id",
+        "pos",
+        sqlite_where=text("feed_id IS NOT NULL"),
+        postgresql_where=text("feed_id IS NOT NULL"),
     ),
     Index(
         "ix_events_target_account_pos",

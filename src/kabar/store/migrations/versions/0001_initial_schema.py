@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.String(length=40), nullable=True),
         sa.Column("seq", sa.BigInteger(), nullable=True),
         sa.Column("target_account", sa.String(length=40), nullable=True),
+        sa.Column("feed_id", sa.String(length=40), nullable=True),
         sa.Column("sender_account", sa.String(length=40), nullable=True),
         sa.Column("sender_device", sa.String(length=40), nullable=True),
         sa.Column("txn_id", sa.String(length=64), nullable=True),
@@ -82,6 +83,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("conversation_id", "seq", name=op.f("uq_events_conversation_id_seq")),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_events_feed_id_pos",
+            ["feed_id", "pos"],
+            unique=False,
+            sqlite_where=sa.text("feed_id IS NOT NULL"),
+            postgresql_where=sa.text("feed_id IS NOT NULL"),
+        )
         batch_op.create_index(
             "ix_events_target_account_pos",
             ["target_account", "pos"],
@@ -95,6 +103,21 @@ def upgrade() -> None:
             unique=True,
             sqlite_where=sa.text("txn_id IS NOT NULL"),
             postgresql_where=sa.text("txn_id IS NOT NULL"),
+        )
+
+    op.create_table(
+        "feed_periods",
+        sa.Column("feed_id", sa.String(length=40), nullable=False),
+        sa.Column("account_id", sa.String(length=40), nullable=False),
+        sa.Column("from_pos", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("to_pos", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("feed_id", "account_id", "from_pos", name=op.f("pk_feed_periods")),
+    )
+    with op.batch_alter_table("feed_periods", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_feed_periods_account_id_feed_id"),
+            ["account_id", "feed_id"],
+            unique=False,
         )
 
     op.create_table(
@@ -210,6 +233,10 @@ def downgrade() -> None:
 
     op.drop_table("members")
     op.drop_table("fallback_keys")
+    with op.batch_alter_table("feed_periods", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_feed_periods_account_id_feed_id"))
+
+    op.drop_table("feed_periods")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_events_sender_device_txn_id",

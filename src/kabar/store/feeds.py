@@ -1,0 +1,48 @@
+"""Queries over feed periods: when an account receives a public account's live events."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kabar.store.schema import feed_periods
+
+
+async def start_following(conn: AsyncConnection, feed_id: str, account_id: str, pos: int) -> None:
+    await conn.execute(
+        insert(feed_periods).values(
+            feed_id=feed_id, account_id=account_id, from_pos=pos, to_pos=None
+        )
+    )
+
+
+async def stop_following(conn: AsyncConnection, feed_id: str, account_id: str, pos: int) -> None:
+    await conn.execute(
+        update(feed_periods)
+        .where(
+            feed_periods.c.feed_id == feed_id,
+            feed_periods.c.account_id == account_id,
+            feed_periods.c.to_pos.is_(None),
+        )
+        .values(to_pos=pos)
+    )
+
+
+async def is_following(conn: AsyncConnection, feed_id: str, account_id: str) -> bool:
+    result = await conn.execute(
+        select(feed_periods.c.from_pos).where(
+            feed_periods.c.feed_id == feed_id,
+            feed_periods.c.account_id == account_id,
+            feed_periods.c.to_pos.is_(None),
+        )
+    )
+    return result.first() is not None
+
+
+async def feeds_followed_by(conn: AsyncConnection, account_id: str) -> set[str]:
+    result = await conn.execute(
+        select(feed_periods.c.feed_id).where(
+            feed_periods.c.account_id == account_id, feed_periods.c.to_pos.is_(None)
+        )
+    )
+    return {row.feed_id for row in result}
