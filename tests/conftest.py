@@ -11,6 +11,7 @@ import pytest
 
 from support.api import Api
 from support.databases import POSTGRES_URL, SKIP_POSTGRES, PostgresTemplates, SqliteTemplates
+from support.redis import RedisForTest, redis_for_test
 from support.server import RunningServer, serve_in_process, server_config
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -77,3 +78,10 @@ async def api(server: RunningServer) -> AsyncIterator[Api]:
     client = Api(server.base_url)
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def redis_for() -> AsyncIterator[RedisForTest]:
+    """A Redis URL and a key prefix of this test's own (skips without KABAR_TEST_REDIS_URL)."""
+    async for value in redis_for_test():
+        yield value

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from kabar import __version__
 from kabar.accounts.auth import Authenticator
 from kabar.accounts.passwords import Passwords
-from kabar.accounts.ratelimit import MemoryRateLimiter
+from kabar.accounts.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from kabar.accounts.service import AccountService
 from kabar.broker import open_broker
 from kabar.config import Config
@@ -72,6 +72,15 @@ async def load_secrets(database: Database) -> dict[str, bytes]:
     return {name: bytes(value) for name, value in rows.items()}
 
 
+def open_rate_limiter(config: Config) -> RateLimiter:
+    """Limits live where the broker does: in Redis when nodes share one, else in memory."""
+    if config.broker.url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisRateLimiter(
+            config.broker.url, config.broker.key_prefix, config.rate_limits.enabled
+        )
+    return MemoryRateLimiter(enabled=config.rate_limits.enabled)
+
+
 async def build_services(config: Config, *, run_migrations: bool = False) -> Services:
     database = Database(config.database)
     if run_migrations:
@@ -88,12 +97,13 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     broker.subscribe(STREAM_CHANNEL, hub.on_broker_message)
     writer = Writer(database, broker, codec, secrets["franking"], config.stream)
     writer.on_commit(hub.on_batch)
-    limiter = MemoryRateLimiter(enabled=config.rate_limits.enabled)
+    limiter = open_rate_limiter(config)
     auth = Authenticator(database, bus, config.security.auth_cache_seconds)
     janitor = ToDeviceJanitor(writer)
     services = Services(
         config=config,
         database=database,
+        limiter=limiter,
         broker=broker,
         writer=writer,
         hub=hub,
@@ -137,6 +147,7 @@ async def shutdown_services(services: Services) -> None:
     await services.to_device_janitor.flush()
     await services.writer.stop()
     await services.hub.stop()
+    await services.limiter.close()
     await services.broker.close()
     await services.database.dispose()
 

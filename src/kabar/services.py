@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kabar.accounts.auth import Authenticator
+from kabar.accounts.ratelimit import RateLimiter
 from kabar.accounts.service import AccountService
 from kabar.broker import Broker
 from kabar.config import Config
@@ -22,6 +23,7 @@ from kabar.store.database import Database
 class Services:
     config: Config
     database: Database
+    limiter: RateLimiter
     broker: Broker
     writer: Writer
     hub: Hub

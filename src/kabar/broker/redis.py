@@ -33,17 +33,21 @@ class RedisBroker:
         self._wakeup = asyncio.Event()
         self._client: redis_asyncio.Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._healthy = False
+        self._publisher_ok = False
+        self._subscriber_ok = False
 
     def _channel(self, channel: str) -> str:
         return f"{self._prefix}:{channel}"
 
     async def start(self) -> None:
-        self._client = redis_asyncio.Redis.from_url(self._url)
-        self._tasks = [
-            asyncio.create_task(self._drain_outbox(), name="redis-publish"),
-            asyncio.create_task(self._listen(), name="redis-subscribe"),
-        ]
+        """Connect; call :meth:`subscribe` for every channel before this."""
+        self._client = redis_asyncio.Redis.from_url(
+            self._url, socket_timeout=2, socket_connect_timeout=1, health_check_interval=5
+        )
+        self._publisher_ok = True
+        self._tasks = [asyncio.create_task(self._drain_outbox(), name="redis-publish")]
+        if self._handlers:
+            self._tasks.append(asyncio.create_task(self._listen(), name="redis-subscribe"))
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -63,7 +67,8 @@ class RedisBroker:
 
     @property
     def healthy(self) -> bool:
-        return self._healthy
+        subscribed = self._subscriber_ok or not self._handlers
+        return self._publisher_ok and subscribed
 
     @property
     def distributed(self) -> bool:
@@ -79,28 +84,35 @@ class RedisBroker:
                 try:
                     await self._client.publish(channel, payload)
                 except (RedisError, OSError):
-                    self._healthy = False
+                    self._publisher_ok = False
                     await asyncio.sleep(0.2)
                     continue
+                self._publisher_ok = True
                 self._outbox.popleft()
 
     async def _listen(self) -> None:
         assert self._client is not None
+        channels = list(self._handlers)
         while True:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub = self._client.pubsub()
-                await pubsub.subscribe(*self._handlers.keys())
-                self._healthy = True
-                async for message in pubsub.listen():
-                    if message.get("type") != "message":
-                        continue
-                    channel = message["channel"].decode()
-                    for handler in self._handlers.get(channel, ()):
-                        try:
-                            handler(message["data"])
-                        except Exception:
-                            log.exception("broker subscriber failed on %s", channel)
+                await pubsub.subscribe(*channels)
+                self._subscriber_ok = True
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None and message.get("type") == "message":
+                        self._dispatch(message["channel"].decode(), message["data"])
             except (RedisError, OSError) as exc:
-                self._healthy = False
+                self._subscriber_ok = False
                 log.warning("redis subscription lost (%s); retrying", exc)
                 await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _dispatch(self, channel: str, data: bytes) -> None:
+        for handler in self._handlers.get(channel, ()):
+            try:
+                handler(data)
+            except Exception:
+                log.exception("broker subscriber failed on %s", channel)

@@ -115,6 +115,7 @@ class Hub:
         self._ahead: dict[int, ev.StreamBatch] = {}
         self._gap_task: asyncio.Task[None] | None = None
         self._poll_task: asyncio.Task[None] | None = None
+        self.batches_from_broker = 0
 
     async def start(self) -> None:
         async with self._db.read() as conn:
@@ -148,6 +149,7 @@ class Hub:
             del self._ahead[first]
 
     def on_broker_message(self, payload: bytes) -> None:
+        self.batches_from_broker += 1
         self.on_batch(ev.StreamBatch.decode(payload))
 
     def _route(self, batch: ev.StreamBatch) -> None:
