@@ -172,11 +172,12 @@ def create_app(config: Config, *, run_migrations: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    # Hot routes first: matching walks the routes in order.
     for router in (
-        accounts.router,
-        keys.router,
         conversations.router,
         sync.router,
+        keys.router,
+        accounts.router,
         ops.router,
         stream.router,
     ):

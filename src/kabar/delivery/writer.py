@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kabar import metrics
@@ -48,9 +49,10 @@ from kabar.delivery import events as ev
 from kabar.errors import Conflict, ErrorCode, KabarError, NotFound, Unavailable
 from kabar.ids import EventIdCodec
 from kabar.protocol.franking import FrankingContext, server_tag
+from kabar.store import batch as batch_store
 from kabar.store import events as store
-from kabar.store.conversations import current_memberships
 from kabar.store.database import Database
+from kabar.store.threaded import ThreadedConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -98,13 +100,23 @@ class _Job:
     fn: Callable[[WriteTx], Awaitable[Any]] | None = None
 
 
+_Outcome = tuple[_Job, Any, BaseException | None]
+
+
 class WriteTx:
     """What a job sees: the open transaction and the batch's allocators."""
 
-    def __init__(self, writer: Writer, conn: AsyncConnection, start_pos: int, now_ms: int) -> None:
+    def __init__(
+        self,
+        writer: Writer,
+        conn: ThreadedConnection | AsyncConnection,
+        start_pos: int,
+        now_ms: int,
+    ) -> None:
         self.conn = conn
         self.now_ms = now_ms
         self._writer = writer
+        self.start_pos = start_pos
         self.pos = start_pos
         self.seqs: dict[str, int] = {}
         self.dirty_seqs: set[str] = set()
@@ -267,7 +279,7 @@ class Writer:
         self._config = config
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=config.writer_queue_max)
         self._task: asyncio.Task[None] | None = None
-        self._conn: AsyncConnection | None = None
+        self._conn: ThreadedConnection | AsyncConnection | None = None
         self.committed_pos = 0
         self._listeners: list[Callable[[ev.StreamBatch], None]] = []
 
@@ -325,9 +337,9 @@ class Writer:
             metrics.WRITER_QUEUE.set(self._queue.qsize())
             await self._execute(batch)
 
-    async def _connection(self) -> AsyncConnection:
+    async def _connection(self) -> ThreadedConnection | AsyncConnection:
         if self._conn is None or self._conn.closed:
-            self._conn = await self._db.write_engine.connect()
+            self._conn = await self._db.connect_writer()
         return self._conn
 
     async def _close_connection(self) -> None:
@@ -338,26 +350,13 @@ class Writer:
 
     async def _execute(self, batch: list[_Job]) -> None:
         started = time.perf_counter()
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         try:
             conn = await self._connection()
-            async with conn.begin():
-                start_pos = await store.read_position(conn, lock=not self._db.is_sqlite)
-                tx = WriteTx(self, conn, start_pos, int(time.time() * 1000))
-                index = 0
-                while index < len(batch):
-                    if batch[index].message is not None:
-                        end = index
-                        while end < len(batch) and batch[end].message is not None:
-                            end += 1
-                        outcomes += await self._apply_messages(tx, batch[index:end])
-                        index = end
-                    else:
-                        outcomes.append(await self._apply_job(tx, batch[index]))
-                        index += 1
-                await store.save_last_seqs(conn, {c: tx.seqs[c] for c in tx.dirty_seqs})
-                if tx.pos != start_pos:
-                    await store.write_position(conn, tx.pos)
+            if all(job.message is not None for job in batch):
+                # The hot path: the whole batch, commit included, in one call.
+                tx, outcomes = await conn.run_sync(self._message_batch, conn, batch)
+            else:
+                tx, outcomes = await self._mixed_batch(conn, batch)
         except Exception as exc:
             metrics.WRITE_FAILURES.inc()
             log.exception("write batch of %d jobs rolled back", len(batch))
@@ -368,7 +367,7 @@ class Writer:
                 if not job.future.done():
                     job.future.set_exception(failure)
             return
-        self._committed(tx, start_pos, batch)
+        self._committed(tx, tx.start_pos, batch)
         for job, result, error in outcomes:
             if job.future.done():
                 continue
@@ -378,6 +377,41 @@ class Writer:
                 job.future.set_result(result)
         metrics.WRITE_BATCH_SIZE.observe(len(batch))
         metrics.WRITE_BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    def _message_batch(
+        self, sync: Connection, conn: ThreadedConnection | AsyncConnection, batch: list[_Job]
+    ) -> tuple[WriteTx, list[_Outcome]]:
+        with sync.begin():
+            start = batch_store.read_position(sync, lock=not self._db.is_sqlite)
+            tx = WriteTx(self, conn, start, int(time.time() * 1000))
+            outcomes = self._messages(sync, tx, batch)
+            batch_store.save_last_seqs(sync, {c: tx.seqs[c] for c in tx.dirty_seqs})
+            if tx.pos != start:
+                batch_store.write_position(sync, tx.pos)
+        return tx, outcomes
+
+    async def _mixed_batch(
+        self, conn: ThreadedConnection | AsyncConnection, batch: list[_Job]
+    ) -> tuple[WriteTx, list[_Outcome]]:
+        outcomes: list[_Outcome] = []
+        async with conn.begin():
+            start = await store.read_position(conn, lock=not self._db.is_sqlite)
+            tx = WriteTx(self, conn, start, int(time.time() * 1000))
+            index = 0
+            while index < len(batch):
+                if batch[index].message is not None:
+                    end = index
+                    while end < len(batch) and batch[end].message is not None:
+                        end += 1
+                    outcomes += await conn.run_sync(self._messages, tx, batch[index:end])
+                    index = end
+                else:
+                    outcomes.append(await self._apply_job(tx, batch[index]))
+                    index += 1
+            await store.save_last_seqs(conn, {c: tx.seqs[c] for c in tx.dirty_seqs})
+            if tx.pos != start:
+                await store.write_position(conn, tx.pos)
+        return tx, outcomes
 
     def _committed(self, tx: WriteTx, start_pos: int, batch: list[_Job]) -> None:
         if tx.pos != start_pos:
@@ -400,7 +434,7 @@ class Writer:
             except Exception:
                 log.exception("after-commit callback failed")
 
-    async def _apply_job(self, tx: WriteTx, job: _Job) -> tuple[_Job, Any, BaseException | None]:
+    async def _apply_job(self, tx: WriteTx, job: _Job) -> _Outcome:
         assert job.fn is not None
         mark = tx._checkpoint()
         try:
@@ -416,31 +450,29 @@ class Writer:
             return job, None, exc
         return job, result, None
 
-    async def _apply_messages(
-        self, tx: WriteTx, jobs: list[_Job]
-    ) -> list[tuple[_Job, Any, BaseException | None]]:
+    def _messages(self, sync: Connection, tx: WriteTx, jobs: list[_Job]) -> list[_Outcome]:
+        """A run of consecutive sends: a few set-based statements for all of them."""
         sends = [job.message for job in jobs if job.message is not None]
-        existing = await store.events_by_txn(
-            tx.conn, {(m.sender.device_id, m.txn_id) for m in sends}
+        existing = batch_store.events_by_txn(sync, {(m.sender.device_id, m.txn_id) for m in sends})
+        memberships, seqs = batch_store.memberships_and_seqs(
+            sync, {(m.conversation_id, m.sender.account_id) for m in sends}
         )
-        memberships = await current_memberships(
-            tx.conn, {(m.conversation_id, m.sender.account_id) for m in sends}
-        )
-        missing = {m.conversation_id for m in sends} - set(tx.seqs)
-        tx.seqs.update(await store.load_last_seqs(tx.conn, missing))
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        for conversation_id, last_seq in seqs.items():
+            # Earlier jobs of this batch may have advanced it already.
+            tx.seqs.setdefault(conversation_id, last_seq)
+        outcomes: list[_Outcome] = []
         fresh: dict[tuple[str, str], SentMessage] = {}
         for job in jobs:
             message = job.message
             assert message is not None
             key = (message.sender.device_id, message.txn_id)
             try:
-                outcomes.append(
-                    (job, self._one_message(tx, message, key, existing, fresh, memberships), None)
-                )
+                sent = self._one_message(tx, message, key, existing, fresh, memberships)
+                outcomes.append((job, sent, None))
             except KabarError as exc:
                 outcomes.append((job, None, exc))
-        await tx.flush()
+        batch_store.insert_events(sync, tx.event_rows)
+        tx.event_rows = []
         return outcomes
 
     def _one_message(

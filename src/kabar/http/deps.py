@@ -11,8 +11,11 @@ from fastapi import Depends, Request, WebSocket
 from kabar.accounts.models import Principal
 from kabar.services import Services
 
+# Dependencies are all ``async def``: FastAPI runs plain ``def`` ones in a thread pool,
+# which costs a thread hop per request.
 
-def services(request: Request) -> Services:
+
+async def services(request: Request) -> Services:
     """The container ``kabar.app`` stored on the application."""
     result: Services = request.app.state.services
     return result
@@ -26,7 +29,8 @@ def bearer_token(authorization: str | None) -> str | None:
 
 async def authenticate(request: Request) -> Principal:
     token = bearer_token(request.headers.get("authorization"))
-    return await services(request).auth.authenticate(token)
+    svc: Services = request.app.state.services
+    return await svc.auth.authenticate(token)
 
 
 def client_address(request: Request | WebSocket) -> str:
@@ -42,7 +46,7 @@ def client_address(request: Request | WebSocket) -> str:
     return peer
 
 
-def request_address(request: Request) -> str:
+async def request_address(request: Request) -> str:
     return client_address(request)
 
 

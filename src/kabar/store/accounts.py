@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kabar.store.rows import Record
 from kabar.store.schema import accounts, devices, fallback_keys, one_time_keys, to_device
+from kabar.store.threaded import Executor
 
 ACCOUNT_FIELDS = (
     accounts.c.id,
@@ -20,36 +20,36 @@ ACCOUNT_FIELDS = (
 )
 
 
-async def account_by_username(conn: AsyncConnection, username: str) -> Record | None:
+async def account_by_username(conn: Executor, username: str) -> Record | None:
     result = await conn.execute(
         select(*ACCOUNT_FIELDS, accounts.c.password_hash).where(accounts.c.username == username)
     )
     return result.first()
 
 
-async def account_by_id(conn: AsyncConnection, account_id: str) -> Record | None:
+async def account_by_id(conn: Executor, account_id: str) -> Record | None:
     result = await conn.execute(
         select(*ACCOUNT_FIELDS, accounts.c.password_hash).where(accounts.c.id == account_id)
     )
     return result.first()
 
 
-async def accounts_by_usernames(conn: AsyncConnection, usernames: list[str]) -> list[Record]:
+async def accounts_by_usernames(conn: Executor, usernames: list[str]) -> list[Record]:
     if not usernames:
         return []
     result = await conn.execute(select(*ACCOUNT_FIELDS).where(accounts.c.username.in_(usernames)))
     return list(result)
 
 
-async def insert_account(conn: AsyncConnection, **values: Any) -> None:
+async def insert_account(conn: Executor, **values: Any) -> None:
     await conn.execute(insert(accounts).values(**values))
 
 
-async def update_account(conn: AsyncConnection, account_id: str, **values: Any) -> None:
+async def update_account(conn: Executor, account_id: str, **values: Any) -> None:
     await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
 
 
-async def principal_by_token_hash(conn: AsyncConnection, token_hash: str) -> Record | None:
+async def principal_by_token_hash(conn: Executor, token_hash: str) -> Record | None:
     query = (
         select(
             devices.c.id.label("device_id"),
@@ -64,26 +64,26 @@ async def principal_by_token_hash(conn: AsyncConnection, token_hash: str) -> Rec
     return (await conn.execute(query)).first()
 
 
-async def insert_device(conn: AsyncConnection, **values: Any) -> None:
+async def insert_device(conn: Executor, **values: Any) -> None:
     await conn.execute(insert(devices).values(**values))
 
 
-async def devices_of(conn: AsyncConnection, account_id: str) -> list[Record]:
+async def devices_of(conn: Executor, account_id: str) -> list[Record]:
     result = await conn.execute(
         select(devices).where(devices.c.account_id == account_id).order_by(devices.c.created_at)
     )
     return list(result)
 
 
-async def device(conn: AsyncConnection, device_id: str) -> Record | None:
+async def device(conn: Executor, device_id: str) -> Record | None:
     return (await conn.execute(select(devices).where(devices.c.id == device_id))).first()
 
 
-async def update_device(conn: AsyncConnection, device_id: str, **values: Any) -> None:
+async def update_device(conn: Executor, device_id: str, **values: Any) -> None:
     await conn.execute(update(devices).where(devices.c.id == device_id).values(**values))
 
 
-async def delete_devices(conn: AsyncConnection, device_ids: list[str]) -> None:
+async def delete_devices(conn: Executor, device_ids: list[str]) -> None:
     """Remove devices with their tokens, keys and undelivered to-device messages."""
     if not device_ids:
         return

@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import delete, insert, select, update
 
 from kabar.store.rows import Record
 from kabar.store.schema import accounts, conversations, members, membership_periods
+from kabar.store.threaded import Executor
 
 
-async def current_memberships(
-    conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    """Which ``(conversation_id, account_id)`` pairs are current memberships."""
-    wanted = list(pairs)
-    if not wanted:
-        return set()
-    result = await conn.execute(
-        select(members.c.conversation_id, members.c.account_id).where(
-            tuple_(members.c.conversation_id, members.c.account_id).in_(wanted)
-        )
-    )
-    return {(row.conversation_id, row.account_id) for row in result}
-
-
-async def conversation(conn: AsyncConnection, conversation_id: str) -> Record | None:
+async def conversation(conn: Executor, conversation_id: str) -> Record | None:
     result = await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
     return result.first()
 
 
-async def membership(conn: AsyncConnection, conversation_id: str, account_id: str) -> Record | None:
+async def membership(conn: Executor, conversation_id: str, account_id: str) -> Record | None:
     result = await conn.execute(
         select(members).where(
             members.c.conversation_id == conversation_id, members.c.account_id == account_id
@@ -41,7 +25,7 @@ async def membership(conn: AsyncConnection, conversation_id: str, account_id: st
     return result.first()
 
 
-async def members_of(conn: AsyncConnection, conversation_id: str) -> list[Record]:
+async def members_of(conn: Executor, conversation_id: str) -> list[Record]:
     query = (
         select(
             members.c.account_id,
@@ -57,7 +41,7 @@ async def members_of(conn: AsyncConnection, conversation_id: str) -> list[Record
     return list(await conn.execute(query))
 
 
-async def conversations_of(conn: AsyncConnection, account_id: str) -> list[Record]:
+async def conversations_of(conn: Executor, account_id: str) -> list[Record]:
     query = (
         select(conversations, members.c.role)
         .join(members, members.c.conversation_id == conversations.c.id)
@@ -67,26 +51,26 @@ async def conversations_of(conn: AsyncConnection, account_id: str) -> list[Recor
     return list(await conn.execute(query))
 
 
-async def conversation_ids_of(conn: AsyncConnection, account_id: str) -> set[str]:
+async def conversation_ids_of(conn: Executor, account_id: str) -> set[str]:
     result = await conn.execute(
         select(members.c.conversation_id).where(members.c.account_id == account_id)
     )
     return {row.conversation_id for row in result}
 
 
-async def direct_conversation(conn: AsyncConnection, direct_key: str) -> Record | None:
+async def direct_conversation(conn: Executor, direct_key: str) -> Record | None:
     result = await conn.execute(
         select(conversations).where(conversations.c.direct_key == direct_key)
     )
     return result.first()
 
 
-async def insert_conversation(conn: AsyncConnection, **values: Any) -> None:
+async def insert_conversation(conn: Executor, **values: Any) -> None:
     await conn.execute(insert(conversations).values(**values))
 
 
 async def add_member(
-    conn: AsyncConnection, conversation_id: str, account_id: str, role: str, pos: int
+    conn: Executor, conversation_id: str, account_id: str, role: str, pos: int
 ) -> None:
     await conn.execute(
         insert(members).values(
@@ -100,9 +84,7 @@ async def add_member(
     )
 
 
-async def remove_member(
-    conn: AsyncConnection, conversation_id: str, account_id: str, pos: int
-) -> None:
+async def remove_member(conn: Executor, conversation_id: str, account_id: str, pos: int) -> None:
     await conn.execute(
         delete(members).where(
             members.c.conversation_id == conversation_id, members.c.account_id == account_id
@@ -119,7 +101,7 @@ async def remove_member(
     )
 
 
-async def set_role(conn: AsyncConnection, conversation_id: str, account_id: str, role: str) -> None:
+async def set_role(conn: Executor, conversation_id: str, account_id: str, role: str) -> None:
     await conn.execute(
         update(members)
         .where(members.c.conversation_id == conversation_id, members.c.account_id == account_id)
@@ -127,13 +109,13 @@ async def set_role(conn: AsyncConnection, conversation_id: str, account_id: str,
     )
 
 
-async def update_conversation(conn: AsyncConnection, conversation_id: str, **values: Any) -> None:
+async def update_conversation(conn: Executor, conversation_id: str, **values: Any) -> None:
     await conn.execute(
         update(conversations).where(conversations.c.id == conversation_id).values(**values)
     )
 
 
-async def was_ever_member(conn: AsyncConnection, conversation_id: str, account_id: str) -> bool:
+async def was_ever_member(conn: Executor, conversation_id: str, account_id: str) -> bool:
     result = await conn.execute(
         select(membership_periods.c.joined_pos)
         .where(

@@ -2,9 +2,11 @@
 
 SQLite runs in WAL mode with a single writer connection (the group-commit
 writer owns it, so "database is locked" can never reach a client) and a pool of
-read-only connections that see committed snapshots. Transactions are begun
-explicitly (``BEGIN IMMEDIATE`` for the writer) instead of by the driver, which
-also makes SAVEPOINTs work. PostgreSQL readers use REPEATABLE READ so that one
+read-only aiosqlite connections that see committed snapshots. The writer's
+connection is a *synchronous* SQLAlchemy connection on a thread of its own
+(``store/threaded.py``), so a whole batch costs one thread hop. Transactions
+are begun explicitly (``BEGIN IMMEDIATE`` for the writer) instead of by the
+driver, which also makes SAVEPOINTs work. PostgreSQL readers use REPEATABLE READ so that one
 sync read sees one consistent snapshot; the writer uses READ COMMITTED and
 serialises batches on the ``stream_position`` row lock (see delivery/writer.py).
 """
@@ -16,11 +18,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from kabar.config import DatabaseConfig, sqlalchemy_url
+from kabar.store.threaded import ThreadedConnection
 
 
 class Database:
@@ -30,12 +33,16 @@ class Database:
         self.url = sqlalchemy_url(config.url)
         self.dialect = make_url(self.url).get_backend_name()
         self.is_sqlite = self.dialect == "sqlite"
+        self.sync_write_engine: Engine | None = None
+        self.async_write_engine: AsyncEngine | None = None
         if self.is_sqlite:
             _ensure_sqlite_directory(self.url)
-            self.write_engine = _sqlite_engine(self.url, config, writer=True)
+            sync_url = self.url.replace("sqlite+aiosqlite://", "sqlite+pysqlite://", 1)
+            self.sync_write_engine = create_engine(sync_url, pool_size=1, max_overflow=0)
+            _configure_sqlite(self.sync_write_engine, config, writer=True)
             self.read_engine = _sqlite_engine(self.url, config, writer=False)
         else:
-            self.write_engine = create_async_engine(
+            self.async_write_engine = create_async_engine(
                 self.url, pool_size=2, max_overflow=2, pool_pre_ping=True
             )
             self.read_engine = create_async_engine(
@@ -52,14 +59,32 @@ class Database:
         async with self.read_engine.connect() as conn, conn.begin():
             yield conn
 
+    async def connect_writer(self) -> ThreadedConnection | AsyncConnection:
+        """The connection writes go through (the caller closes it)."""
+        if self.sync_write_engine is not None:
+            return await ThreadedConnection(self.sync_write_engine).connect()
+        assert self.async_write_engine is not None
+        return await self.async_write_engine.connect()
+
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction. Only the writer and offline tools (migrations, CLI) use this."""
-        async with self.write_engine.connect() as conn, conn.begin():
-            yield conn
+    async def write(self) -> AsyncIterator[ThreadedConnection | AsyncConnection]:
+        """A write transaction for offline tools and start-up (migrations, secrets).
+
+        While the writer runs it owns SQLite's only write connection: serving code
+        writes through ``Writer.run`` instead.
+        """
+        conn = await self.connect_writer()
+        try:
+            async with conn.begin():
+                yield conn
+        finally:
+            await conn.close()
 
     async def dispose(self) -> None:
-        await self.write_engine.dispose()
+        if self.sync_write_engine is not None:
+            self.sync_write_engine.dispose()
+        if self.async_write_engine is not None:
+            await self.async_write_engine.dispose()
         await self.read_engine.dispose()
 
 
@@ -70,17 +95,22 @@ def _ensure_sqlite_directory(url: str) -> None:
 
 
 def _sqlite_engine(url: str, config: DatabaseConfig, *, writer: bool) -> AsyncEngine:
-    synchronous = config.sqlite_synchronous.upper()
-    if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
-        raise ValueError("database.sqlite_synchronous must be FULL, NORMAL or EXTRA")
     engine = create_async_engine(
         url,
         pool_size=1 if writer else config.pool_size,
         max_overflow=0 if writer else config.pool_size,
         connect_args={"timeout": 30},
     )
+    _configure_sqlite(engine.sync_engine, config, writer=writer)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _configure_sqlite(engine: Engine, config: DatabaseConfig, *, writer: bool) -> None:
+    synchronous = config.sqlite_synchronous.upper()
+    if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
+        raise ValueError("database.sqlite_synchronous must be FULL, NORMAL or EXTRA")
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver (see the module docstring).
         dbapi_connection.isolation_level = None
@@ -93,8 +123,6 @@ def _sqlite_engine(url: str, config: DatabaseConfig, *, writer: bool) -> AsyncEn
             cursor.execute("PRAGMA query_only=1")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
-
-    return engine

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, insert, or_, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Select, and_, bindparam, delete, exists, insert, or_, select, update
 
 from kabar.store.rows import Record
 from kabar.store.schema import (
@@ -18,6 +17,7 @@ from kabar.store.schema import (
     to_device,
     to_device_txns,
 )
+from kabar.store.threaded import Executor
 
 EVENT_COLUMNS = (
     events.c.pos,
@@ -44,65 +44,62 @@ TO_DEVICE_COLUMNS = (
 )
 
 
-async def read_position(conn: AsyncConnection, *, lock: bool = False) -> int:
-    """The last committed stream position; ``lock`` serialises writers (PostgreSQL)."""
+# Statements of the writer's generic (SAVEPOINT) path, built once.
+
+
+def position_query(*, lock: bool = False) -> Select[Any]:
     query = select(stream_position.c.pos).where(stream_position.c.id == 1)
-    if lock:
-        query = query.with_for_update()
-    return int((await conn.execute(query)).scalar_one())
+    return query.with_for_update() if lock else query
 
 
-async def write_position(conn: AsyncConnection, pos: int) -> None:
-    await conn.execute(update(stream_position).where(stream_position.c.id == 1).values(pos=pos))
+WRITE_POSITION = (
+    update(stream_position).where(stream_position.c.id == 1).values(pos=bindparam("pos"))
+)
+SAVE_LAST_SEQ = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("cid"))
+    .values(last_seq=bindparam("seq"))
+)
+INSERT_EVENTS = insert(events)
 
 
-async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+def last_seqs_query(ids: list[str]) -> Select[Any]:
+    return select(conversations.c.id, conversations.c.last_seq).where(conversations.c.id.in_(ids))
+
+
+async def read_position(conn: Executor, *, lock: bool = False) -> int:
+    """The last committed stream position; ``lock`` serialises writers (PostgreSQL)."""
+    return int((await conn.execute(position_query(lock=lock))).scalar_one())
+
+
+async def write_position(conn: Executor, pos: int) -> None:
+    await conn.execute(WRITE_POSITION, {"pos": pos})
+
+
+async def insert_events(conn: Executor, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert(events), list(rows))
+        await conn.execute(INSERT_EVENTS, list(rows))
 
 
-async def insert_to_device(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+async def insert_to_device(conn: Executor, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(insert(to_device), list(rows))
 
 
-async def load_last_seqs(conn: AsyncConnection, conversation_ids: Iterable[str]) -> dict[str, int]:
+async def load_last_seqs(conn: Executor, conversation_ids: Iterable[str]) -> dict[str, int]:
     ids = list(conversation_ids)
     if not ids:
         return {}
-    result = await conn.execute(
-        select(conversations.c.id, conversations.c.last_seq).where(conversations.c.id.in_(ids))
-    )
+    result = await conn.execute(last_seqs_query(ids))
     return {row.id: int(row.last_seq) for row in result}
 
 
-async def save_last_seqs(conn: AsyncConnection, seqs: dict[str, int]) -> None:
-    if not seqs:
-        return
-    stmt = (
-        update(conversations)
-        .where(conversations.c.id == bindparam("cid"))
-        .values(last_seq=bindparam("seq"))
-    )
-    await conn.execute(stmt, [{"cid": cid, "seq": seq} for cid, seq in seqs.items()])
+async def save_last_seqs(conn: Executor, seqs: dict[str, int]) -> None:
+    if seqs:
+        await conn.execute(SAVE_LAST_SEQ, [{"cid": cid, "seq": seq} for cid, seq in seqs.items()])
 
 
-async def events_by_txn(
-    conn: AsyncConnection, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], Record]:
-    pairs = list(keys)
-    if not pairs:
-        return {}
-    result = await conn.execute(
-        select(*EVENT_COLUMNS).where(
-            tuple_(events.c.sender_device, events.c.txn_id).in_(pairs),
-            events.c.txn_id.is_not(None),
-        )
-    )
-    return {(row.sender_device, row.txn_id): row for row in result}
-
-
-async def to_device_txn(conn: AsyncConnection, device_id: str, txn_id: str) -> int | None:
+async def to_device_txn(conn: Executor, device_id: str, txn_id: str) -> int | None:
     result = await conn.execute(
         select(to_device_txns.c.pos).where(
             to_device_txns.c.sender_device == device_id, to_device_txns.c.txn_id == txn_id
@@ -113,7 +110,7 @@ async def to_device_txn(conn: AsyncConnection, device_id: str, txn_id: str) -> i
 
 
 async def record_to_device_txn(
-    conn: AsyncConnection, device_id: str, txn_id: str, pos: int, now: int
+    conn: Executor, device_id: str, txn_id: str, pos: int, now: int
 ) -> None:
     await conn.execute(
         insert(to_device_txns).values(
@@ -145,7 +142,7 @@ def _following(account_id: str) -> Any:
 
 
 async def account_events(
-    conn: AsyncConnection, account_id: str, after: int, upto: int, limit: int
+    conn: Executor, account_id: str, after: int, upto: int, limit: int
 ) -> list[Record]:
     """Events visible to ``account_id`` with ``after < pos <= upto``, oldest first."""
     query = (
@@ -166,7 +163,7 @@ async def account_events(
 
 
 async def device_messages(
-    conn: AsyncConnection, device_id: str, after: int, upto: int, limit: int
+    conn: Executor, device_id: str, after: int, upto: int, limit: int
 ) -> list[Record]:
     query = (
         select(*TO_DEVICE_COLUMNS)
@@ -177,7 +174,7 @@ async def device_messages(
     return list(await conn.execute(query))
 
 
-async def events_in_range(conn: AsyncConnection, after: int, upto: int) -> list[Record]:
+async def events_in_range(conn: Executor, after: int, upto: int) -> list[Record]:
     query = (
         select(*EVENT_COLUMNS)
         .where(events.c.pos > after, events.c.pos <= upto)
@@ -186,7 +183,7 @@ async def events_in_range(conn: AsyncConnection, after: int, upto: int) -> list[
     return list(await conn.execute(query))
 
 
-async def to_device_in_range(conn: AsyncConnection, after: int, upto: int) -> list[Record]:
+async def to_device_in_range(conn: Executor, after: int, upto: int) -> list[Record]:
     query = (
         select(*TO_DEVICE_COLUMNS)
         .where(to_device.c.pos > after, to_device.c.pos <= upto)
@@ -195,15 +192,14 @@ async def to_device_in_range(conn: AsyncConnection, after: int, upto: int) -> li
     return list(await conn.execute(query))
 
 
-async def delete_delivered_to_device(conn: AsyncConnection, device_id: str, upto: int) -> int:
-    result = await conn.execute(
+async def delete_delivered_to_device(conn: Executor, device_id: str, upto: int) -> None:
+    await conn.execute(
         delete(to_device).where(to_device.c.device_id == device_id, to_device.c.pos <= upto)
     )
-    return int(result.rowcount or 0)
 
 
 async def conversation_history(
-    conn: AsyncConnection,
+    conn: Executor,
     conversation_id: str,
     account_id: str,
     before_seq: int | None,
@@ -217,6 +213,6 @@ async def conversation_history(
     return list(await conn.execute(query))
 
 
-async def event_at(conn: AsyncConnection, pos: int) -> Record | None:
+async def event_at(conn: Executor, pos: int) -> Record | None:
     result = await conn.execute(select(*EVENT_COLUMNS).where(events.c.pos == pos))
     return result.first()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kabar.store.schema import feed_periods
+from kabar.store.threaded import Executor
 
 
-async def start_following(conn: AsyncConnection, feed_id: str, account_id: str, pos: int) -> None:
+async def start_following(conn: Executor, feed_id: str, account_id: str, pos: int) -> None:
     await conn.execute(
         insert(feed_periods).values(
             feed_id=feed_id, account_id=account_id, from_pos=pos, to_pos=None
@@ -16,7 +16,7 @@ async def start_following(conn: AsyncConnection, feed_id: str, account_id: str, 
     )
 
 
-async def stop_following(conn: AsyncConnection, feed_id: str, account_id: str, pos: int) -> None:
+async def stop_following(conn: Executor, feed_id: str, account_id: str, pos: int) -> None:
     await conn.execute(
         update(feed_periods)
         .where(
@@ -28,7 +28,7 @@ async def stop_following(conn: AsyncConnection, feed_id: str, account_id: str, p
     )
 
 
-async def is_following(conn: AsyncConnection, feed_id: str, account_id: str) -> bool:
+async def is_following(conn: Executor, feed_id: str, account_id: str) -> bool:
     result = await conn.execute(
         select(feed_periods.c.from_pos).where(
             feed_periods.c.feed_id == feed_id,
@@ -39,7 +39,7 @@ async def is_following(conn: AsyncConnection, feed_id: str, account_id: str) -> 
     return result.first() is not None
 
 
-async def feeds_followed_by(conn: AsyncConnection, account_id: str) -> set[str]:
+async def feeds_followed_by(conn: Executor, account_id: str) -> set[str]:
     result = await conn.execute(
         select(feed_periods.c.feed_id).where(
             feed_periods.c.account_id == account_id, feed_periods.c.to_pos.is_(None)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kabar.store.rows import Record
 from kabar.store.schema import accounts, devices, fallback_keys, one_time_keys
+from kabar.store.threaded import Executor
 
 
-async def count_one_time_keys(conn: AsyncConnection, device_id: str) -> int:
+async def count_one_time_keys(conn: Executor, device_id: str) -> int:
     result = await conn.execute(
         select(func.count())
         .select_from(one_time_keys)
@@ -20,9 +20,7 @@ async def count_one_time_keys(conn: AsyncConnection, device_id: str) -> int:
     return int(result.scalar_one())
 
 
-async def existing_key_ids(
-    conn: AsyncConnection, device_id: str, key_ids: list[str]
-) -> dict[str, str]:
+async def existing_key_ids(conn: Executor, device_id: str, key_ids: list[str]) -> dict[str, str]:
     result = await conn.execute(
         select(one_time_keys.c.key_id, one_time_keys.c.key).where(
             one_time_keys.c.device_id == device_id, one_time_keys.c.key_id.in_(key_ids)
@@ -31,17 +29,17 @@ async def existing_key_ids(
     return {row.key_id: row.key for row in result}
 
 
-async def insert_one_time_keys(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+async def insert_one_time_keys(conn: Executor, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(insert(one_time_keys), rows)
 
 
-async def replace_fallback_key(conn: AsyncConnection, device_id: str, **values: Any) -> None:
+async def replace_fallback_key(conn: Executor, device_id: str, **values: Any) -> None:
     await conn.execute(delete(fallback_keys).where(fallback_keys.c.device_id == device_id))
     await conn.execute(insert(fallback_keys).values(device_id=device_id, used=False, **values))
 
 
-async def fallback_unused(conn: AsyncConnection, device_id: str) -> bool:
+async def fallback_unused(conn: Executor, device_id: str) -> bool:
     result = await conn.execute(
         select(fallback_keys.c.used).where(fallback_keys.c.device_id == device_id)
     )
@@ -49,7 +47,7 @@ async def fallback_unused(conn: AsyncConnection, device_id: str) -> bool:
     return used is not None and not used
 
 
-async def take_one_time_key(conn: AsyncConnection, device_id: str) -> Record | None:
+async def take_one_time_key(conn: Executor, device_id: str) -> Record | None:
     """Remove and return one one-time key of the device (the caller serialises claims)."""
     result = await conn.execute(
         select(one_time_keys)
@@ -67,7 +65,7 @@ async def take_one_time_key(conn: AsyncConnection, device_id: str) -> Record | N
     return row
 
 
-async def use_fallback_key(conn: AsyncConnection, device_id: str) -> Record | None:
+async def use_fallback_key(conn: Executor, device_id: str) -> Record | None:
     row = (
         await conn.execute(select(fallback_keys).where(fallback_keys.c.device_id == device_id))
     ).first()
@@ -78,7 +76,7 @@ async def use_fallback_key(conn: AsyncConnection, device_id: str) -> Record | No
     return row
 
 
-async def directory(conn: AsyncConnection, usernames: list[str]) -> list[Record]:
+async def directory(conn: Executor, usernames: list[str]) -> list[Record]:
     """Devices with published identity keys of the given accounts."""
     if not usernames:
         return []
@@ -103,7 +101,7 @@ async def directory(conn: AsyncConnection, usernames: list[str]) -> list[Record]
     return list(await conn.execute(query))
 
 
-async def device_owners(conn: AsyncConnection, device_ids: list[str]) -> dict[str, str]:
+async def device_owners(conn: Executor, device_ids: list[str]) -> dict[str, str]:
     if not device_ids:
         return {}
     result = await conn.execute(

@@ -6,9 +6,9 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kabar.store.schema import accounts
+from kabar.store.threaded import Executor
 
 
 class UsernameCache:
@@ -24,7 +24,7 @@ class UsernameCache:
     def known(self, account_id: str) -> str | None:
         return self._names.get(account_id)
 
-    async def resolve(self, conn: AsyncConnection, account_ids: Iterable[str | None]) -> None:
+    async def resolve(self, conn: Executor, account_ids: Iterable[str | None]) -> None:
         """Load every id not yet cached, in one query."""
         missing = {a for a in account_ids if a is not None and a not in self._names}
         if not missing:

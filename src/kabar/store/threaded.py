@@ -1,0 +1,108 @@
+"""A synchronous SQLAlchemy connection confined to one thread, driven from asyncio.
+
+SQLite's writer uses this instead of the aiosqlite engine: a whole group-commit
+batch can then run as *one* call into the writer thread (``run_sync``), where
+the async engine pays a thread hop and a greenlet switch per statement (about
+0.15 ms each on this class of machine — more than the statements themselves).
+Code that needs the async style still works: ``execute`` hops once per
+statement and returns a fully buffered result.
+
+It offers the subset of ``AsyncConnection`` the writer and offline tools use
+(``execute``, ``run_sync``, ``begin``, ``begin_nested``, ``close``), so
+``Executor`` (what every query function takes) accepts either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol, TypeVar, cast
+
+from sqlalchemy.engine import Connection, Engine, Result
+from sqlalchemy.sql.base import Executable
+
+T = TypeVar("T")
+
+
+class Executor(Protocol):
+    """Anything queries can run on: ``AsyncConnection`` or :class:`ThreadedConnection`."""
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]: ...
+
+
+class _NoRows:
+    """The result of a statement that returns no rows: just its row count."""
+
+    def __init__(self, rowcount: int) -> None:
+        self.rowcount = rowcount
+
+
+class ThreadedConnection:
+    """One sync ``Connection`` living on one dedicated thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="kabar-sqlite-writer"
+        )
+        self._conn: Connection | None = None
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def connect(self) -> ThreadedConnection:
+        def open_connection() -> None:
+            self._conn = self._engine.connect()
+
+        await self._call(open_connection)
+        return self
+
+    @property
+    def connection(self) -> Connection:
+        assert self._conn is not None, "not connected"
+        return self._conn
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None or self._conn.closed
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
+        def run() -> Result[Any]:
+            result = self.connection.execute(statement, parameters)
+            if result.returns_rows:
+                return result.freeze()()
+            # Rows never cross threads; a statement without rows only reports its count.
+            return cast(Result[Any], _NoRows(result.rowcount))
+
+        return await self._call(run)
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._call(fn, self.connection, *args)
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[ThreadedConnection]:
+        transaction = await self._call(lambda: self.connection.begin())
+        try:
+            yield self
+        except BaseException:
+            await self._call(transaction.rollback)
+            raise
+        await self._call(transaction.commit)
+
+    @asynccontextmanager
+    async def begin_nested(self) -> AsyncIterator[ThreadedConnection]:
+        savepoint = await self._call(lambda: self.connection.begin_nested())
+        try:
+            yield self
+        except BaseException:
+            await self._call(savepoint.rollback)
+            raise
+        await self._call(savepoint.commit)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await self._call(conn.close)
+        self._executor.shutdown(wait=False)
