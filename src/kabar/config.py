@@ -102,6 +102,8 @@ class LimitsConfig:
     group_max_members: int = 1000
     to_device_max_messages: int = 2000
     to_device_max_bytes: int = 64 * 1024
+    # Undelivered to-device messages one device may hold; more are refused until it syncs.
+    to_device_queue_max: int = 10_000
     one_time_keys_max: int = 200
     history_page_max: int = 200
     sync_page_max: int = 500

@@ -167,3 +167,22 @@ async def test_unknown_to_device_targets_are_reported(api: Api) -> None:
     body = {"txn_id": "k2", "type": "t", "messages": {"d_" + "b" * 26: {"x": 1}}}
     result = await api.call("POST", "/v1/to-device", alice, json=body)
     assert result == {"sent": 0, "unknown_devices": ["d_" + "b" * 26], "duplicate": False}
+
+
+async def test_a_full_to_device_queue_refuses_more_and_says_so(make_server) -> None:  # noqa: ANN001
+    async with make_server(limits={"to_device_queue_max": 3}) as server:
+        api = Api(server.base_url)
+        alice, bob = await api.register(), await api.register()
+        results = []
+        for i in range(4):
+            body = {"txn_id": f"q{i}", "type": "t", "messages": {bob.device_id: {"n": i}}}
+            results.append(await api.call("POST", "/v1/to-device", alice, json=body))
+        assert [r["sent"] for r in results] == [1, 1, 1, 0]
+        assert results[3]["full_devices"] == [bob.device_id]
+        delivered = (await api.sync(bob))["to_device"]
+        assert [m["content"]["n"] for m in delivered] == [0, 1, 2]
+        await api.sync(bob)  # acknowledges what the first sync returned
+        await server.services.to_device_janitor.flush()
+        body = {"txn_id": "q9", "type": "t", "messages": {bob.device_id: {"n": 9}}}
+        assert (await api.call("POST", "/v1/to-device", alice, json=body))["sent"] == 1
+        await api.close()

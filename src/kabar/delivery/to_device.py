@@ -2,7 +2,10 @@
 
 One request carries payloads for many devices and is idempotent on
 ``(sender device, txn_id)``. Each payload is kept until the recipient device's
-sync token has passed it (``ToDeviceJanitor``), then deleted.
+sync token has passed it (``ToDeviceJanitor``), then deleted. A device's queue
+is capped (``limits.to_device_queue_max``): a device that has not synced for so
+long that its queue is full accepts nothing more, and the sender is told which
+devices were full so it can retry later — nothing already queued is dropped.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kabar.accounts.models import Principal
 from kabar.accounts.ratelimit import RateLimiter
@@ -29,6 +32,7 @@ class ToDeviceResult:
     sent: int
     unknown_devices: list[str]
     duplicate: bool
+    full_devices: list[str] = field(default_factory=list)
 
 
 class ToDeviceService:
@@ -65,19 +69,25 @@ class ToDeviceService:
                     f"a to-device payload is at most {self._limits.to_device_max_bytes} bytes"
                 )
         sender = Sender(principal.account_id, principal.username, principal.device_id)
+        queue_max = self._limits.to_device_queue_max
 
         async def job(tx: WriteTx) -> ToDeviceResult:
             if await store.to_device_txn(tx.conn, principal.device_id, txn_id) is not None:
                 return ToDeviceResult(sent=0, unknown_devices=[], duplicate=True)
             owners = await key_store.device_owners(tx.conn, list(encoded))
             unknown = sorted(d for d in encoded if d not in owners)
+            pending = await store.pending_to_device(tx.conn, list(owners))
+            full = sorted(d for d in owners if pending.get(d, 0) >= queue_max)
+            targets = sorted(d for d in owners if d not in full)
             first = tx.pos + 1
-            for device_id in sorted(owners):
+            for device_id in targets:
                 tx.append_to_device(device_id, type, sender, encoded[device_id])
             await store.record_to_device_txn(
                 tx.conn, principal.device_id, txn_id, max(first, tx.pos), tx.now_ms
             )
-            return ToDeviceResult(sent=len(owners), unknown_devices=unknown, duplicate=False)
+            return ToDeviceResult(
+                sent=len(targets), unknown_devices=unknown, duplicate=False, full_devices=full
+            )
 
         result: ToDeviceResult = await self._writer.run(job)
         return result

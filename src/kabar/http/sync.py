@@ -48,6 +48,9 @@ class ToDeviceRequest(BaseModel):
 class ToDeviceOut(BaseModel):
     sent: int
     unknown_devices: list[str]
+    full_devices: list[str] = Field(
+        default=[], description="devices whose queue is full (they have not synced): retry later"
+    )
     duplicate: bool
 
 
@@ -102,5 +105,8 @@ async def send_to_device(
         caller.principal, body.txn_id, body.type, body.messages, caller.address
     )
     return ToDeviceOut(
-        sent=result.sent, unknown_devices=result.unknown_devices, duplicate=result.duplicate
+        sent=result.sent,
+        unknown_devices=result.unknown_devices,
+        full_devices=result.full_devices,
+        duplicate=result.duplicate,
     )

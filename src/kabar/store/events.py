@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, exists, func, insert, or_, select, update
 
 from kabar.store.rows import Record
 from kabar.store.schema import (
@@ -97,6 +97,18 @@ async def load_last_seqs(conn: Executor, conversation_ids: Iterable[str]) -> dic
 async def save_last_seqs(conn: Executor, seqs: dict[str, int]) -> None:
     if seqs:
         await conn.execute(SAVE_LAST_SEQ, [{"cid": cid, "seq": seq} for cid, seq in seqs.items()])
+
+
+async def pending_to_device(conn: Executor, device_ids: list[str]) -> dict[str, int]:
+    """Undelivered to-device messages per device (devices with none are absent)."""
+    if not device_ids:
+        return {}
+    result = await conn.execute(
+        select(to_device.c.device_id, func.count().label("n"))
+        .where(to_device.c.device_id.in_(device_ids))
+        .group_by(to_device.c.device_id)
+    )
+    return {row.device_id: int(row.n) for row in result}
 
 
 async def to_device_txn(conn: Executor, device_id: str, txn_id: str) -> int | None:
