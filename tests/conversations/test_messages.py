@@ -146,7 +146,7 @@ async def test_to_device_messages_reach_only_their_device_and_go_after_acknowled
         "messages": {bob.device_id: {"ciphertext": "for laptop"}},
     }
     result = await api.call("POST", "/v1/to-device", alice, json=body)
-    assert result == {"sent": 1, "unknown_devices": [], "duplicate": False}
+    assert result == {"sent": 1, "unknown_devices": [], "full_devices": [], "duplicate": False}
     again = await api.call("POST", "/v1/to-device", alice, json=body)
     assert again["duplicate"] is True
     first = await api.sync(bob)
@@ -166,7 +166,12 @@ async def test_unknown_to_device_targets_are_reported(api: Api) -> None:
     alice = await api.register()
     body = {"txn_id": "k2", "type": "t", "messages": {"d_" + "b" * 26: {"x": 1}}}
     result = await api.call("POST", "/v1/to-device", alice, json=body)
-    assert result == {"sent": 0, "unknown_devices": ["d_" + "b" * 26], "duplicate": False}
+    assert result == {
+        "sent": 0,
+        "unknown_devices": ["d_" + "b" * 26],
+        "full_devices": [],
+        "duplicate": False,
+    }
 
 
 async def test_a_full_to_device_queue_refuses_more_and_says_so(make_server) -> None:  # noqa: ANN001
