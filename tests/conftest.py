@@ -56,7 +56,10 @@ ServerFactory = Callable[..., AbstractAsyncContextManager[RunningServer]]
 
 @pytest.fixture
 def make_server(database_url: str, tmp_path: Path) -> ServerFactory:
-    """Start a server on this test's database with config overrides: ``make_server(stream={...})``."""
+    """Start a server on this test's database with config overrides.
+
+    Example: ``make_server(stream={...})``.
+    """
 
     @asynccontextmanager
     async def start(**sections: Any) -> AsyncIterator[RunningServer]:

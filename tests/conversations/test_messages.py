@@ -38,7 +38,8 @@ async def test_repeating_a_txn_id_returns_the_original_and_stores_nothing(api: A
     assert len(messages) == 1
     other_device = await api.login(alice.username)
     fresh = await api.send(other_device, direct, "same txn, other device", txn_id="txn-1")
-    assert fresh["duplicate"] is False and fresh["seq"] == 3
+    assert fresh["duplicate"] is False
+    assert fresh["seq"] == 3
 
 
 async def test_a_txn_id_reused_for_another_conversation_is_a_conflict(api: Api) -> None:

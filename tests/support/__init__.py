@@ -1,1 +1,1 @@
-"""Test helpers: databases on SQLite and PostgreSQL, in-process and subprocess servers, an API client."""
+"""Test helpers: SQLite and PostgreSQL databases, in-process and subprocess servers, a client."""

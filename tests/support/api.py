@@ -163,7 +163,11 @@ class Api:
         return result
 
     async def sync(
-        self, user: User, timeout: int = 0, since: str | None = None, **params: Any
+        self,
+        user: User,
+        timeout: int = 0,  # noqa: ASYNC109 - the API's long-poll parameter
+        since: str | None = None,
+        **params: Any,
     ) -> dict[str, Any]:
         query: dict[str, Any] = {"timeout": timeout, **params}
         token = since if since is not None else user.since

@@ -96,8 +96,9 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(
+        # Starting the process blocks only briefly; the log file lives as long as it does.
+        log = open(self.log_path, "ab")  # noqa: ASYNC230, SIM115
+        self.process = subprocess.Popen(  # noqa: ASYNC220
             [sys.executable, "-m", "kabar", "serve"], env=self.env, stdout=log, stderr=log
         )
         deadline = time.monotonic() + 30
