@@ -20,21 +20,35 @@ class _BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, by header or while streaming."""
+    """Refuse request bodies over ``max_bytes`` with 413, by header or while streaming.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``overrides`` maps a path prefix to its own limit: blob uploads stream up to
+    ``media.blob_max_bytes`` to disk, far more than any JSON body may hold.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
+
+    def _limit(self, path: str) -> int:
+        for prefix, limit in self.overrides.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        error = PayloadTooLarge(f"request bodies are at most {self.max_bytes} bytes")
+        limit = self._limit(scope.get("path", ""))
+        error = PayloadTooLarge(f"request bodies are at most {limit} bytes")
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = False
                 if too_big:
@@ -48,7 +62,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _BodyTooLarge
             return message
 
