@@ -51,6 +51,10 @@ async def test_a_session_is_replaced_only_by_a_copy_that_decrypts_at_least_as_mu
     one = await api.call("GET", "/v1/backup/versions/1/sessions/c_1/s1", user)
     assert one["first_known_index"] == 2
     assert one["data"]["ciphertext"] == "two"
+    slashed = {"sessions": [_session("c_1", "ab/c+d", 0, "base64 ids have slashes")]}
+    await api.call("PUT", put, user, json=slashed)
+    found = await api.call("GET", "/v1/backup/versions/1/sessions/c_1/ab%2Fc+d", user)
+    assert found["session_id"] == "ab/c+d"
 
 
 async def test_sessions_page_in_a_stable_order(api: Api) -> None:

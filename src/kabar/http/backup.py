@@ -121,7 +121,7 @@ async def list_sessions(
 
 
 @router.get(
-    "/versions/{version}/sessions/{conversation_id}/{session_id}",
+    "/versions/{version}/sessions/{conversation_id}/{session_id:path}",
     summary="One backed-up session",
 )
 async def get_session(
