@@ -204,3 +204,23 @@ async def _wait_closed(ws: ClientConnection) -> ConnectionClosed:
             await asyncio.wait_for(ws.recv(), 1.0)
         except ConnectionClosed as closed:
             return closed
+
+
+async def test_a_stream_closed_by_the_client_ends_its_server_handler_at_once(
+    make_server,  # noqa: ANN001
+) -> None:
+    # A long heartbeat: the server must notice the close without waiting for one.
+    async with make_server(stream={"heartbeat_seconds": 60.0}) as server:
+        api = Api(server.base_url)
+        try:
+            user = await api.register()
+            ws = await api.stream(user)
+            assert json.loads(await ws.recv())["type"] == "ready"
+            hub = server.services.hub
+            assert hub._by_device.get(user.device_id)
+            await ws.close()
+            async with asyncio.timeout(2):
+                while hub._by_device.get(user.device_id):
+                    await asyncio.sleep(0.02)
+        finally:
+            await api.close()

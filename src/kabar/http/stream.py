@@ -63,6 +63,7 @@ class StreamSession:
         self._send_lock = asyncio.Lock()
         self._inflight = asyncio.Semaphore(MAX_INFLIGHT_SENDS)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._peer_gone = False
 
     async def send_text(self, text: str) -> None:
         async with self._send_lock:
@@ -93,6 +94,9 @@ class StreamSession:
                 }
             )
             reader = asyncio.create_task(self._read_frames())
+            # When the client goes away the reader ends: wake the writer so the handler
+            # (and its hub listener) ends now, not at the next heartbeat.
+            reader.add_done_callback(lambda _: self._reader_done(listener))
             try:
                 await self._write_live(listener)
             finally:
@@ -135,9 +139,15 @@ class StreamSession:
             else:
                 await self.send_text(_frame("event", "event", item.frame, item.pos))
 
+    def _reader_done(self, listener: Listener) -> None:
+        self._peer_gone = True
+        listener.wakeup.set()
+
     async def _write_live(self, listener: Listener) -> None:
         heartbeat = self.svc.config.stream.heartbeat_seconds
         while True:
+            if self._peer_gone:
+                return
             if listener.closed is not None:
                 code = CLOSE_SUSPENDED if listener.closed == "suspended" else CLOSE_UNAUTHENTICATED
                 await self._close(code, listener.closed)
