@@ -11,6 +11,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from support.api import PASSWORD, Api, ApiError, unique_name
+from support.waiting import until
 
 
 async def test_register_logs_in_a_first_device(api: Api) -> None:
@@ -219,8 +220,6 @@ async def test_a_stream_closed_by_the_client_ends_its_server_handler_at_once(
             hub = server.services.hub
             assert hub._by_device.get(user.device_id)
             await ws.close()
-            async with asyncio.timeout(2):
-                while hub._by_device.get(user.device_id):
-                    await asyncio.sleep(0.02)
+            await until(lambda: not hub._by_device.get(user.device_id), seconds=2)
         finally:
             await api.close()
