@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from kabar.client.api import Api
 from kabar.client.crypto.device import DeviceKeys
 from kabar.client.crypto.errors import CryptoError
+from kabar.client.crypto.safety import safety_number
 from kabar.client.engine import CryptoEngine
-from kabar.client.models import DeviceWarning
+from kabar.client.errors import NotFoundLocally
+from kabar.client.models import DeviceInfo, DeviceWarning, SafetyNumber
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,33 @@ class DeviceTracker:
         """The account and device a Curve25519 key belongs (or belonged) to."""
         owner = self._history.get(curve25519)
         return (owner[0], owner[1]) if owner else None
+
+    def safety_number(self, username: str) -> SafetyNumber:
+        """The number to compare with ``username``, from the lists we hold now."""
+        directory, me = self._engine.directory, self.own_username
+        mine = [d.ed25519 for d in directory.devices(me)]
+        theirs = directory.devices(username)
+        if not theirs:
+            raise NotFoundLocally(f"{username} has no devices with keys")
+        number = safety_number(me, mine, username, [d.ed25519 for d in theirs])
+        verified = all(directory.is_verified(username, d.device_id) for d in theirs)
+        devices = tuple((d.device_id, d.ed25519) for d in theirs)
+        return SafetyNumber(username, number, devices, verified)
+
+    def own_devices(self, listed: list[dict[str, Any]]) -> list[DeviceInfo]:
+        """The server's list of our devices, with whether we verified each."""
+        directory, me = self._engine.directory, self.own_username
+        return [
+            DeviceInfo(
+                d["device_id"],
+                d["display_name"],
+                d["created_at"],
+                d["last_seen_at"],
+                d["current"],
+                d["current"] or directory.is_verified(me, d["device_id"]),
+            )
+            for d in listed
+        ]
 
     def take_warnings(self) -> list[DeviceWarning]:
         taken, self.warnings = self.warnings, []

@@ -28,19 +28,13 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from vodozemac import MegolmMessage
-
 from kabar.client import attachments
 from kabar.client.api import Api
 from kabar.client.crypto.backup import RecoveryKey
-from kabar.client.crypto.device import ONE_TIME_KEY_TARGET
-from kabar.client.crypto.errors import SessionNeedsRotation
 from kabar.client.crypto.franking import report_body
-from kabar.client.crypto.safety import safety_number
 from kabar.client.devices import DeviceTracker
 from kabar.client.engine import CryptoEngine
 from kabar.client.errors import ClientError, NotFoundLocally, SignedOut
-from kabar.client.history import HistoryEntry
 from kabar.client.http import HttpTransport
 from kabar.client.keybackup import BackupManager
 from kabar.client.members import Rosters
@@ -53,16 +47,16 @@ from kabar.client.models import (
     UnableToDecrypt,
     Update,
 )
+from kabar.client.outgoing import Outgoing
 from kabar.client.receiver import Receiver, message_from_entry, undecrypted_from_record
 from kabar.client.references import References
 from kabar.client.sharing import KeySharing
+from kabar.client.store import DeviceStore
 from kabar.client.stream import EventStream, StreamUnavailable, SyncBatch, batch_from_sync
 from kabar.client.updates import Subscription, UpdateHub
+from kabar.client.upkeep import KeyUpkeep
 
 log = logging.getLogger(__name__)
-
-# Top up when the server holds fewer than this many of our one-time keys.
-TOP_UP_BELOW = ONE_TIME_KEY_TARGET // 2
 
 
 class Session:
@@ -86,6 +80,8 @@ class Session:
             int(self.store.get_setting("device_created_at", 0) or 0),
         )
         self.references = References(self)
+        self.upkeep = KeyUpkeep(self.api, engine)
+        self.outgoing = Outgoing(engine, self.tracker, self.sharing, self.rosters, self.backup)
         self.since: str | None = self.store.get_setting("sync_token")
         self._lock = asyncio.Lock()
         self._hub = UpdateHub()
@@ -116,29 +112,7 @@ class Session:
     async def publish_keys(self) -> None:
         """Upload identity, one-time and fallback keys (idempotent; resumes a failed first try)."""
         async with self._lock:
-            if self.store.get_setting("keys_published"):
-                return
-            identity = self.engine.identity
-            await self.api.upload_identity(identity.identity_upload())
-            keys = identity.generate_one_time_keys(ONE_TIME_KEY_TARGET)
-            fallback = identity.generate_fallback_key()
-            self.engine.save()  # the private halves are safe before the public ones leave
-            await self.api.upload_keys(keys, fallback)
-            identity.mark_published()
-            self.engine.save()
-            self.store.set_setting("keys_published", True)
-
-    async def _top_up(self, count: int, fallback_unused: bool) -> None:
-        identity = self.engine.identity
-        needed = identity.one_time_keys_needed(count)
-        if count >= TOP_UP_BELOW and fallback_unused:
-            return
-        keys = identity.generate_one_time_keys(needed) if needed else []
-        fallback = None if fallback_unused else identity.generate_fallback_key()
-        self.engine.save()
-        await self.api.upload_keys(keys, fallback)
-        identity.mark_published()
-        self.engine.save()
+            await self.upkeep.publish()
 
     # -- receiving -----------------------------------------------------------------------
 
@@ -177,10 +151,9 @@ class Session:
         try:
             if batch.one_time_key_count is not None:
                 unused = batch.fallback_key_unused is not False
-                await self._top_up(batch.one_time_key_count, unused)
+                await self.upkeep.top_up(batch.one_time_key_count, unused)
             elif self.receiver.used_one_time_keys:
-                counts = await self.api.key_count()
-                await self._top_up(counts["one_time_key_count"], counts["fallback_key_unused"])
+                await self.upkeep.check()
             self.receiver.used_one_time_keys = False
             await self.backup.flush()
         except ClientError as exc:  # retried after the next batch
@@ -243,7 +216,7 @@ class Session:
         with contextlib.suppress(SignedOut):
             await self.api.logout()
         await self.close()
-        await asyncio.to_thread(delete_store, self.path)
+        await asyncio.to_thread(DeviceStore.delete, self.path)
 
     # -- conversations -------------------------------------------------------------------
 
@@ -310,43 +283,8 @@ class Session:
     async def send(self, conversation_id: str, content: dict[str, Any]) -> Message:
         """Encrypt and send one message; returns it as this device keeps it."""
         async with self._lock:
-            members = await self.rosters.members(conversation_id)
-            await self.tracker.refresh(members)
-            devices = self.tracker.devices_of(members)
-            megolm = self.engine.megolm
-            for attempt in range(2):
-                if await self.sharing.share_room_key(conversation_id, devices):
-                    session_id = megolm.outbound_session_id(conversation_id) or ""
-                    self.backup.queue(conversation_id, self.engine.identity.curve25519, session_id)
-                try:
-                    encrypted = megolm.encrypt(conversation_id, content)
-                    break
-                except SessionNeedsRotation:  # it expired between prepare and encrypt
-                    if attempt:
-                        raise
-            self.engine.save()  # never reuse a message index, even if we crash while sending
-            envelope = encrypted.envelope
-            ack = await self._transmit(conversation_id, envelope)
-            index = MegolmMessage.from_base64(envelope["ciphertext"]).message_index()
-            entry = HistoryEntry(
-                conversation_id,
-                ack["event_id"],
-                self.username,
-                int(ack["ts"]),
-                dict(content),
-                encrypted.message,
-                encrypted.franking_key,
-                self.device_id,
-            )
-            with self.store.batch():
-                own = self.engine.identity.curve25519
-                megolm.inbound.record_seen(own, envelope["session_id"], index, entry.event_id)
-                self.engine.save()
-                self.store.messages.add(entry)
-                self.sharing.record_send(
-                    conversation_id, envelope["session_id"], int(ack["seq"]), index
-                )
-            with contextlib.suppress(ClientError):
+            entry = await self.outgoing.send(conversation_id, content, self._transmit)
+            with contextlib.suppress(ClientError):  # uploaded with a later batch instead
                 await self.backup.flush()
             warnings: list[Update] = list(self.tracker.take_warnings())
         self._hub.publish(warnings)
@@ -411,20 +349,8 @@ class Session:
     # -- devices and trust ---------------------------------------------------------------
 
     async def devices(self) -> list[DeviceInfo]:
-        own = self.username
-        await self.tracker.refresh([own], force=True)
-        directory = self.engine.directory
-        return [
-            DeviceInfo(
-                d["device_id"],
-                d["display_name"],
-                d["created_at"],
-                d["last_seen_at"],
-                d["current"],
-                d["current"] or directory.is_verified(own, d["device_id"]),
-            )
-            for d in await self.api.devices()
-        ]
+        await self.tracker.refresh([self.username], force=True)
+        return self.tracker.own_devices(await self.api.devices())
 
     async def revoke_device(self, device_id: str) -> None:
         await self.api.revoke_device(device_id)
@@ -436,16 +362,7 @@ class Session:
         async with self._lock:
             await self.tracker.refresh([self.username, username], force=True)
             self.engine.save()
-        directory = self.engine.directory
-        mine = [d.ed25519 for d in directory.devices(self.username)]
-        theirs = directory.devices(username)
-        if not theirs:
-            raise NotFoundLocally(f"{username} has no devices with keys")
-        number = safety_number(self.username, mine, username, [d.ed25519 for d in theirs])
-        verified = all(directory.is_verified(username, d.device_id) for d in theirs)
-        return SafetyNumber(
-            username, number, tuple((d.device_id, d.ed25519) for d in theirs), verified
-        )
+        return self.tracker.safety_number(username)
 
     async def verify(self, username: str, device_ids: list[str] | None = None) -> None:
         """Record that the safety number was compared: trust these devices.
@@ -493,10 +410,3 @@ class Session:
                     )
         self._hub.publish(updates)
         return len(imported)
-
-
-def delete_store(path: Path) -> None:
-    """Remove a device store file with its WAL and shared-memory companions."""
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            Path(str(path) + suffix).unlink()

@@ -24,6 +24,7 @@ writes can be grouped into one transaction with :meth:`DeviceStore.batch`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -147,6 +148,13 @@ class DeviceStore:
             self._db.executemany(
                 "UPDATE meta SET value = ? WHERE name = ?", [(v, k) for k, v in record.items()]
             )
+
+    @staticmethod
+    def delete(path: str | os.PathLike[str]) -> None:
+        """Remove a store file with its WAL and shared-memory companions (after logout)."""
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{os.fspath(path)}{suffix}").unlink()
 
     def close(self) -> None:
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
