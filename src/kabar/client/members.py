@@ -49,6 +49,7 @@ class Rosters:
             members=names,
             my_role=body.get("my_role", "member"),
             last_seq=int(body.get("last_seq", 0)),
+            member_count=int(body.get("member_count") or len(names)),
         )
         self._known[conversation_id] = conversation
         return conversation
@@ -62,8 +63,10 @@ class Rosters:
         known = self._known.get(conversation_id)
         if known is None:
             return None
-        members = tuple(sorted(self._members.get(conversation_id, {})))
-        return dataclasses.replace(known, members=members)
+        if conversation_id not in self._members:
+            return known
+        members = tuple(sorted(self._members[conversation_id]))
+        return dataclasses.replace(known, members=members, member_count=len(members))
 
     def created(self, event: dict[str, Any]) -> None:
         """Seed a roster from a ``conversation.created`` event if none is loaded yet."""

@@ -149,6 +149,7 @@ class Conversation:
     members: tuple[str, ...]
     my_role: str
     last_seq: int
+    member_count: int = 0
 
     def name(self, me: str) -> str:
         """How to show it: the group title, or ``@other`` for a direct chat."""
@@ -183,7 +184,7 @@ def to_json(value: Any) -> Any:
     """A JSON-ready form of any model above (enums as strings)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         data = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        data["kind"] = type(value).__name__
+        data["object"] = type(value).__name__
         if isinstance(value, Message):
             data["body"] = value.body
         elif isinstance(value, Notice | DeviceWarning):

@@ -88,6 +88,7 @@ class Session:
         self._stream: EventStream | None = None
         self._task: asyncio.Task[None] | None = None
         self.stream_error: BaseException | None = None
+        self._closed = False
 
     # -- who we are ----------------------------------------------------------------------
 
@@ -206,6 +207,10 @@ class Session:
         self._task, self._stream = None, None
 
     async def close(self) -> None:
+        """Stop receiving and close the store and connections (safe to call twice)."""
+        if self._closed:
+            return
+        self._closed = True
         await self.stop()
         self._hub.close()
         await self.http.aclose()
