@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +10,7 @@ from typer.testing import CliRunner, Result
 
 from kabar.cli.main import app
 from support.api import PASSWORD
-from support.databases import SqliteTemplates
-from support.server import RunningServer, serve_in_process
-from support.server import test_config as server_config
-
-
-@pytest.fixture
-async def sqlite_server(
-    tmp_path: Path, sqlite_templates: SqliteTemplates
-) -> AsyncIterator[RunningServer]:
-    """CLI tests need one backend: the commands are the same on both."""
-    url = await sqlite_templates.fresh(tmp_path)
-    async with serve_in_process(server_config(url, tmp_path / "server")) as server:
-        yield server
+from support.server import RunningServer
 
 
 class Terminal:

@@ -9,7 +9,10 @@ from kabar.client.models import Message, UnableToDecrypt
 from support.clients import People, bodies, settle
 
 
-async def test_a_new_device_restores_history_from_the_key_backup(people: People) -> None:
+async def test_a_new_device_restores_history_from_the_key_backup(
+    people_on_each_backend: People,
+) -> None:
+    people = people_on_each_backend
     alice, bob = await people.register("alice"), await people.register("bob")
     chat = await alice.open_direct(bob.username)
     group = await bob.create_group("friends", [alice.username])

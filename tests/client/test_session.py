@@ -18,7 +18,10 @@ async def test_a_direct_conversation_round_trips_between_two_accounts(people: Pe
     assert bob.undecrypted() == []
 
 
-async def test_several_devices_per_account_all_read_a_group(people: People) -> None:
+async def test_several_devices_per_account_all_read_a_group(
+    people_on_each_backend: People,
+) -> None:
+    people = people_on_each_backend
     alice1, bob1, carol = [await people.register(n) for n in ("alice", "bob", "carol")]
     alice2, bob2 = await people.login(alice1.username), await people.login(bob1.username)
     everyone = [alice1, alice2, bob1, bob2, carol]

@@ -65,7 +65,8 @@ class Outgoing:
         )
         index = MegolmMessage.from_base64(envelope["ciphertext"]).message_index()
         session_id = envelope["session_id"]
-        with store.batch():
+        # Not durable: lost on a power cut, the entry comes back as our own echo.
+        with store.batch(durable=False):
             self._engine.megolm.inbound.record_seen(
                 identity.curve25519, session_id, index, entry.event_id
             )

@@ -134,8 +134,11 @@ class Session:
 
     async def _handle(self, batch: SyncBatch) -> list[Update]:
         async with self._lock:
+            # A page of events can be fetched again (the token is in the same commit);
+            # a to-device message cannot once acknowledged, so it must hit the disk.
+            durable = any(item.kind == "to_device" for item in batch.items)
             try:
-                with self.store.batch():
+                with self.store.batch(durable=durable):
                     updates = await self.receiver.process(batch.items)
                     if batch.token and batch.token != self.since:
                         self.store.set_setting("sync_token", batch.token)

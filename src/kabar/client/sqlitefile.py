@@ -5,6 +5,14 @@ call commits on its own; inside :meth:`Transactions.batch` they all commit
 together, which is how the SDK saves a whole sync page — ratchet steps, the
 replay log, decrypted messages and the new sync token — with one fsync, and
 all or nothing (a crash replays the page; it never skips half of it).
+
+A batch may be marked not ``durable``: it commits with ``synchronous=NORMAL``,
+which in WAL mode survives a crash of the process but not of the machine, and
+costs no fsync. That is right only for what the server can give us again —
+a page of conversation events with its sync token, our own sent message's
+history entry — and never for a ratchet step, a consumed one-time key or a
+to-device message the server deletes once we acknowledge it. The next durable
+commit makes every earlier one durable too (WAL order).
 """
 
 from __future__ import annotations
@@ -49,9 +57,10 @@ class Transactions:
             yield self.db
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, *, durable: bool = True) -> Iterator[None]:
         self._depth += 1
         if self._depth == 1:
+            self.db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
             self.db.execute("BEGIN IMMEDIATE")
         try:
             yield

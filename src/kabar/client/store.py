@@ -167,9 +167,13 @@ class DeviceStore:
         self.close()
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Group every write inside into one transaction (one fsync, all or nothing)."""
-        with self._tx.batch():
+    def batch(self, *, durable: bool = True) -> Iterator[None]:
+        """Group every write inside into one transaction (one fsync, all or nothing).
+
+        ``durable=False`` skips the fsync; see ``kabar.client.sqlitefile`` for when
+        that is safe.
+        """
+        with self._tx.batch(durable=durable):
             yield
 
     # -- crypto state -----------------------------------------------------------

@@ -52,6 +52,7 @@ CLOSE_SLOW = 4008
 QUEUE_FRAMES = 2000
 BATCH_MAX = 500
 DEDUPE_MAX = 20_000
+CHECKPOINT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,7 @@ class EventStream:
         self._recent = RecentIds()
         self._ws: ClientConnection | None = None
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._checkpointed = 0.0
         self.live = asyncio.Event()  # set while connected and caught up
         self.mode: Literal["websocket", "long-poll", "stopped"] = "websocket"
 
@@ -236,14 +238,25 @@ class EventStream:
             batch, ended = self._batch(frames)
             if batch.items or batch.token != self.since or batch.caught_up:
                 await self._deliver(batch)
-                if batch.token:
-                    with contextlib.suppress(ConnectionClosed):
-                        await ws.send(json.dumps({"type": "checkpoint", "token": batch.token}))
+                await self._checkpoint(ws, batch)
             if batch.caught_up:
                 self._backoff.reset()
                 self.live.set()
             if ended:
                 return
+
+    async def _checkpoint(self, ws: ClientConnection, batch: SyncBatch) -> None:
+        """Tell the server what we hold, so it can delete delivered to-device messages.
+
+        Only to-device messages wait for it, so it goes after batches that had some,
+        and otherwise at most every ``CHECKPOINT_SECONDS``.
+        """
+        now = time.monotonic()
+        had_to_device = any(item.kind == "to_device" for item in batch.items)
+        if batch.token and (had_to_device or now - self._checkpointed > CHECKPOINT_SECONDS):
+            self._checkpointed = now
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(json.dumps({"type": "checkpoint", "token": batch.token}))
 
     def _batch(self, frames: list[dict[str, Any] | None]) -> tuple[SyncBatch, bool]:
         batch = SyncBatch(token=self.since)
