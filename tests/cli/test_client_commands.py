@@ -143,3 +143,25 @@ async def test_every_mistake_is_one_line_without_a_traceback(terminal) -> None: 
         assert "Traceback" not in result.output
     failed = await alice("read", "no such chat", "--json")
     assert json.loads(failed.stdout)["error"]["code"] == "not_found"
+
+
+async def test_login_with_the_recovery_key_reads_old_messages(terminal) -> None:  # noqa: ANN001
+    laptop = terminal("erin")
+    name = unique_name("erin")
+    registered = await laptop.json("register", "--server", laptop.server, "--username", name)
+    friend, friend_name = await _account(terminal, "frank")
+    assert (await friend("send", f"@{name}", "an old message")).exit_code == 0
+    assert (await laptop("chats")).exit_code == 0  # the laptop gets the key and backs it up
+    phone = terminal("erin-phone")
+    login = await phone(
+        "login", "-s", phone.server, "-u", name, KABAR_RECOVERY_KEY=registered["recovery_key"]
+    )
+    assert login.exit_code == 0, login.output
+    assert [m["body"] for m in await phone.json("read", f"@{friend_name}")] == ["an old message"]
+    tablet = terminal("erin-tablet")
+    wrong = await tablet("login", "-s", tablet.server, "-u", name, KABAR_RECOVERY_KEY="0" * 56)
+    assert wrong.exit_code == 0  # logged in; the backup can be restored later
+    assert "kabar backup restore" in wrong.stderr
+    restored = await tablet.json("backup", "restore", registered["recovery_key"])
+    assert restored["restored_sessions"] >= 1
+    assert [m["body"] for m in await tablet.json("read", f"@{friend_name}")] == ["an old message"]

@@ -25,6 +25,7 @@ from kabar.cli.profile import (
 )
 from kabar.cli.signin import signed_in
 from kabar.client import Client, Session
+from kabar.client.crypto.errors import CryptoError
 from kabar.client.models import to_json
 
 Json = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
@@ -120,8 +121,13 @@ def login(
             device_name=device_name or "kabar CLI",
         )
         _remember(url, session)
+        restored, problem = 0, None
         try:
-            restored = await session.restore_backup(key) if key else 0
+            if key:
+                try:
+                    restored = await session.restore_backup(key)
+                except CryptoError as exc:  # logged in all the same: they can retry later
+                    problem = f"{exc}; try again with `kabar backup restore`"
             await session.sync()
         finally:
             await session.close()
@@ -130,6 +136,7 @@ def login(
             "device_id": session.device_id,
             "server": url,
             "restored_sessions": restored,
+            "backup_problem": problem,
         }
 
     result = run(work, json_output=json_output)
@@ -139,6 +146,8 @@ def login(
     out.print(f"Logged in as [bold]{result['username']}[/bold] (device {result['device_id']}).")
     if result["restored_sessions"]:
         out.print(f"Restored {result['restored_sessions']} keys from the backup.")
+    if result["backup_problem"]:
+        err.print(f"[yellow]warning:[/yellow] {result['backup_problem']}")
 
 
 def logout(json_output: Json = False) -> None:

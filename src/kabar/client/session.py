@@ -188,9 +188,9 @@ class Session:
                 self.stream_error = exc
                 self._hub.close()
                 return
-            except ClientError as exc:
+            except Exception as exc:  # a batch failed (and was rolled back): replay it
                 self.stream_error = exc
-                log.warning("the stream stopped (%s); restarting", exc)
+                log.warning("the stream stopped (%r); restarting", exc, exc_info=True)
                 stream.since = self.since
                 await asyncio.sleep(1.0)
 
