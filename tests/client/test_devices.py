@@ -139,3 +139,14 @@ async def test_an_unverified_own_device_gets_no_forwarded_keys(people: People) -
     await settle([bob, stranger])
     [missing] = stranger.undecrypted()
     assert missing.reason.value == "missing_session"
+
+
+async def test_one_time_keys_are_topped_up_from_the_count_in_sync(people: People) -> None:
+    alice, bob = await people.register("alice"), await people.register("bob")
+    for _ in range(60):  # every one-time key claimed, then the fallback key
+        await alice.api.claim_keys([bob.device_id])
+    before = await bob.api.key_count()
+    assert before == {"one_time_key_count": 0, "fallback_key_unused": False}
+    await bob.sync()
+    after = await bob.api.key_count()
+    assert after == {"one_time_key_count": 50, "fallback_key_unused": True}

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from support.clients import People, bodies, settle
+import pytest
+
+from kabar.client import Client
+from kabar.client.crypto.errors import WrongPassphrase
+from kabar.client.models import Message
+from support.clients import PASSPHRASE, People, bodies, settle
 
 
 async def test_a_direct_conversation_round_trips_between_two_accounts(people: People) -> None:
@@ -78,3 +83,27 @@ async def test_a_member_removed_by_someone_else_rotates_every_senders_session(
 async def _raw_messages(session, conversation_id: str) -> list[dict]:  # noqa: ANN001
     page = await session.api.history(conversation_id, limit=200)
     return [e for e in reversed(page["events"]) if e["type"] == "message"]
+
+
+async def test_a_device_reopened_from_its_store_carries_on(people: People) -> None:
+    alice, bob = await people.register("alice"), await people.register("bob")
+    chat = await alice.open_direct(bob.username)
+    await alice.send_text(chat.conversation_id, "before the restart")
+    await bob.sync()
+    path = bob.path
+    await bob.close()
+    await alice.send_text(chat.conversation_id, "while bob was away")
+    with pytest.raises(WrongPassphrase):
+        await Client.open(path, "not the passphrase")
+    reopened = await Client.open(path, PASSPHRASE)
+    people.sessions.append(reopened)
+    assert reopened.device_id == bob.device_id
+    new = [u for u in await reopened.sync() if isinstance(u, Message)]
+    assert [m.body for m in new] == ["while bob was away"]  # nothing processed twice
+    await reopened.send_text(chat.conversation_id, "back again")
+    await settle([alice])
+    assert bodies(alice.history(chat.conversation_id)) == [
+        "before the restart",
+        "while bob was away",
+        "back again",
+    ]
