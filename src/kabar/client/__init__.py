@@ -6,14 +6,21 @@ safety numbers, key backup). The modules, from the outside in::
 
     client      register / login / open → Session
     session     the facade: keys, sync and realtime, send, history, trust, backup
+    models      what applications receive: Message, UnableToDecrypt, Notice, …
+    outgoing    the send path of one message
     receiver    what to do with each delivered event and to-device message
     sharing     Olm sessions on demand, room keys, late shares
-    devices     device lists, trust on first use, change warnings
+    devices     device lists, trust on first use, change warnings, safety numbers
     members     conversation rosters kept current from events
+    references  finding chats and messages by what people type
     keybackup   uploading and restoring the encrypted key backup
+    upkeep      publishing keys and topping up one-time keys
+    attachments encrypted files through the blob store
+    updates     fan-out of live updates to subscribers
+    engine      the crypto machines and the store they are saved to
     stream      WebSocket with resume and reconnects, long-poll fallback
-    api, http   the HTTP API and its transport
-    store, history, vault   the encrypted local store
+    api, http, backoff, errors   the HTTP API, its transport and failures
+    store, history, sqlitefile, vault   the encrypted local store
     crypto/     the pure E2E state machines (vodozemac)
 
 See ``docs/e2e.md`` for the protocol.
