@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from kabar.client.backoff import Backoff
-from kabar.client.errors import SignedOut
+from kabar.client.errors import ServerUnreachable, SignedOut
 from kabar.client.models import Message
 from kabar.client.stream import EventStream, SyncBatch
 from support.clients import People, bodies, settle
@@ -114,3 +114,29 @@ async def test_a_revoked_device_stops_its_stream(people: People) -> None:
     await bob.revoke_device(phone.device_id)
     await until(lambda: phone.stream_error is not None)
     assert isinstance(phone.stream_error, SignedOut)
+
+
+async def test_a_batch_that_fails_is_rolled_back_and_delivered_again(people: People) -> None:
+    alice, bob = await people.register("alice"), await people.register("bob")
+    chat = await alice.open_direct(bob.username)
+    await settle([alice, bob])
+    updates = bob.subscribe()
+    process = bob.receiver.process
+    failures = []
+
+    async def flaky(items):  # noqa: ANN001, ANN202
+        if any(i.kind == "event" for i in items) and not failures:
+            await process(items)  # the work is done, then the network fails
+            failures.append(True)
+            raise ServerUnreachable("the network went away mid-batch")
+        return await process(items)
+
+    bob.receiver.process = flaky  # type: ignore[method-assign]
+    await bob.start()
+    assert await bob.wait_live()
+    await alice.send_text(chat.conversation_id, "delivered despite the failure")
+    message = await _next_message(updates, seconds=10)
+    assert message.body == "delivered despite the failure"
+    assert failures == [True]
+    assert bodies(bob.history(chat.conversation_id)) == ["delivered despite the failure"]
+    await bob.stop()

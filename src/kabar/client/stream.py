@@ -100,13 +100,14 @@ class RecentIds:
         self._ids: OrderedDict[str, None] = OrderedDict()
         self._capacity = capacity
 
-    def first_time(self, event_id: str) -> bool:
-        if event_id in self._ids:
-            return False
-        self._ids[event_id] = None
-        if len(self._ids) > self._capacity:
+    def seen(self, event_id: str) -> bool:
+        return event_id in self._ids
+
+    def remember(self, event_ids: list[str]) -> None:
+        for event_id in event_ids:
+            self._ids[event_id] = None
+        while len(self._ids) > self._capacity:
             self._ids.popitem(last=False)
-        return True
 
 
 class EventStream:
@@ -295,12 +296,18 @@ class EventStream:
                 self.live.set()
 
     async def _deliver(self, batch: SyncBatch) -> None:
-        batch.items = [
-            item
-            for item in batch.items
-            if item.kind != "event" or self._recent.first_time(str(item.body.get("event_id")))
-        ]
+        fresh, ids = [], []
+        for item in batch.items:
+            event_id = str(item.body.get("event_id")) if item.kind == "event" else ""
+            if event_id and (self._recent.seen(event_id) or event_id in ids):
+                continue
+            fresh.append(item)
+            if event_id:
+                ids.append(event_id)
+        batch.items = fresh
         await self._handler(batch)
+        # Only now: a batch that failed is replayed in full after the reconnect.
+        self._recent.remember(ids)
         self.since = batch.token or self.since
 
     # -- sending ---------------------------------------------------------------------
