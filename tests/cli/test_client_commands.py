@@ -130,6 +130,10 @@ async def test_every_mistake_is_one_line_without_a_traceback(terminal) -> None: 
             "is the server running",
         ),
         (
+            await terminal("typo")("login", "--server", "127.0.0.1:8000", "-u", "someone"),
+            "must start with http",
+        ),
+        (
             await terminal("intruder")(
                 "login", "--server", alice.server, "-u", "alice_nobody", KABAR_PASSWORD="nope"
             ),

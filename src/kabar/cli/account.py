@@ -46,6 +46,8 @@ def _start(server: str | None, username: str | None) -> tuple[Profile, str, str,
             f"already logged in as {profile.username} on {profile.server}: `kabar logout` first"
         )
     url = (server or profile.server).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise CliError(f"the server URL must start with http:// or https:// (got {url!r})")
     name = (username or typer.prompt("Username")).strip().lstrip("@")
     password = secret("KABAR_PASSWORD", "Password")
     return profile, url, name, password
