@@ -74,6 +74,16 @@ async def server(make_server: ServerFactory) -> AsyncIterator[RunningServer]:
 
 
 @pytest.fixture
+async def sqlite_server(
+    tmp_path: Path, sqlite_templates: SqliteTemplates
+) -> AsyncIterator[RunningServer]:
+    """A server on SQLite only, for tests of client behaviour that no backend changes."""
+    url = await sqlite_templates.fresh(tmp_path)
+    async with serve_in_process(server_config(url, tmp_path / "server")) as running:
+        yield running
+
+
+@pytest.fixture
 async def api(server: RunningServer) -> AsyncIterator[Api]:
     client = Api(server.base_url)
     yield client

@@ -25,6 +25,7 @@ from kabar.accounts.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLi
 from kabar.accounts.service import AccountService
 from kabar.broker import open_broker
 from kabar.config import Config
+from kabar.conversations.reports import ReportService
 from kabar.conversations.service import ConversationService
 from kabar.delivery import control
 from kabar.delivery.control import ControlBus
@@ -33,10 +34,23 @@ from kabar.delivery.sync import SyncService
 from kabar.delivery.to_device import ToDeviceJanitor, ToDeviceService
 from kabar.delivery.writer import STREAM_CHANNEL, Writer
 from kabar.errors import Unavailable
-from kabar.http import accounts, conversations, keys, ops, problems, stream, sync
+from kabar.http import (
+    accounts,
+    backup,
+    blobs,
+    conversations,
+    keys,
+    ops,
+    problems,
+    reports,
+    stream,
+    sync,
+)
 from kabar.http.middleware import BodyLimit, RequestMetrics
 from kabar.ids import EventIdCodec
+from kabar.keys.backup import BackupService
 from kabar.keys.service import KeyService
+from kabar.media.blobs import BlobService
 from kabar.services import Services
 from kabar.store import migrate
 from kabar.store.database import Database
@@ -119,6 +133,11 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         to_device=ToDeviceService(writer, limiter, config.rate_limits, config.limits),
         to_device_janitor=janitor,
         sync=SyncService(database, hub, codec, names, janitor, config.limits.sync_page_max),
+        blobs=BlobService(database, writer, config.media),
+        backup=BackupService(database, writer),
+        reports=ReportService(
+            database, writer, codec, secrets["franking"], limiter, config.rate_limits
+        ),
     )
     bus.on(control.DEVICES_REVOKED, lambda data: _on_devices_revoked(hub, data))
     bus.on(control.ACCOUNT_CHANGED, lambda d: _on_account_changed(hub, d))
@@ -178,11 +197,18 @@ def create_app(config: Config, *, run_migrations: bool = False) -> FastAPI:
         sync.router,
         keys.router,
         accounts.router,
+        blobs.router,
+        backup.router,
+        reports.router,
         ops.router,
         stream.router,
     ):
         app.include_router(router)
-    app.add_middleware(BodyLimit, max_bytes=config.limits.request_max_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=config.limits.request_max_bytes,
+        overrides={"/v1/blobs": config.media.blob_max_bytes},
+    )
     app.add_middleware(RequestMetrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

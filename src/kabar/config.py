@@ -119,6 +119,7 @@ class RateLimitsConfig:
     send_per_address: RateRule = RateRule(1000, 1)
     claim_per_account: RateRule = RateRule(100, 10)
     claim_per_address: RateRule = RateRule(500, 10)
+    report_per_account: RateRule = RateRule(30, 3600)
 
 
 @dataclass(frozen=True, slots=True)

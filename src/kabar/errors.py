@@ -40,6 +40,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_ROLE = "invalid_role"
     NOT_ALLOWED_IN_DIRECT = "not_allowed_in_direct"
     CANNOT_MESSAGE_SELF = "cannot_message_self"
+    INVALID_REPORT = "invalid_report"  # a report body that is not base64 of the right sizes
     # 401
     UNAUTHENTICATED = "unauthenticated"
     INVALID_CREDENTIALS = "invalid_credentials"
@@ -49,11 +50,16 @@ class ErrorCode(enum.StrEnum):
     ACCOUNT_DEACTIVATED = "account_deactivated"
     NOT_A_MEMBER = "not_a_member"
     INSUFFICIENT_ROLE = "insufficient_role"
+    # The message, franking key and event of a report do not verify, or the reporter
+    # never received that event (one code for both: existence stays private).
+    REPORT_UNVERIFIABLE = "report_unverifiable"
     # 404
     NOT_FOUND = "not_found"
     CONVERSATION_NOT_FOUND = "conversation_not_found"
     ACCOUNT_NOT_FOUND = "account_not_found"
     DEVICE_NOT_FOUND = "device_not_found"
+    BLOB_NOT_FOUND = "blob_not_found"
+    BACKUP_NOT_FOUND = "backup_not_found"
     # 409
     USERNAME_UNAVAILABLE = "username_unavailable"
     IDENTITY_KEYS_IMMUTABLE = "identity_keys_immutable"
@@ -62,6 +68,8 @@ class ErrorCode(enum.StrEnum):
     GROUP_FULL = "group_full"
     TXN_ID_REUSED = "txn_id_reused"
     TOO_MANY_KEYS = "too_many_keys"
+    QUOTA_EXCEEDED = "quota_exceeded"  # the account's blob storage quota is used up
+    BACKUP_VERSION_STALE = "backup_version_stale"  # a newer backup version replaced this one
     # 413
     PAYLOAD_TOO_LARGE = "payload_too_large"
     # 429

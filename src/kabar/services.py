@@ -9,13 +9,16 @@ from kabar.accounts.ratelimit import RateLimiter
 from kabar.accounts.service import AccountService
 from kabar.broker import Broker
 from kabar.config import Config
+from kabar.conversations.reports import ReportService
 from kabar.conversations.service import ConversationService
 from kabar.delivery.control import ControlBus
 from kabar.delivery.hub import Hub
 from kabar.delivery.sync import SyncService
 from kabar.delivery.to_device import ToDeviceJanitor, ToDeviceService
 from kabar.delivery.writer import Writer
+from kabar.keys.backup import BackupService
 from kabar.keys.service import KeyService
+from kabar.media.blobs import BlobService
 from kabar.store.database import Database
 
 
@@ -35,3 +38,6 @@ class Services:
     to_device: ToDeviceService
     to_device_janitor: ToDeviceJanitor
     sync: SyncService
+    blobs: BlobService
+    backup: BackupService
+    reports: ReportService

@@ -11,15 +11,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from support.api import PASSWORD, Api, ApiError, unique_name
-
-
-async def _closed(ws: ClientConnection) -> ConnectionClosed:
-    """Read until the server closes the stream; the close exception tells the code."""
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), 1.0)
-    except ConnectionClosed as closed:
-        return closed
+from support.waiting import until
 
 
 async def test_register_logs_in_a_first_device(api: Api) -> None:
@@ -105,7 +97,7 @@ async def test_revoking_a_device_stops_its_token_and_closes_its_stream_within_a_
     assert ready["type"] == "ready"
     started = time.monotonic()
     await api.call("DELETE", f"/v1/devices/{phone.device_id}", laptop)
-    closed = await _closed(ws)
+    closed = await _wait_closed(ws)
     assert time.monotonic() - started < 1.0
     assert closed.rcvd is not None
     assert closed.rcvd.code == 4001
@@ -186,7 +178,7 @@ async def test_suspension_stops_tokens_and_closes_streams(api: Api, server) -> N
     ws = await api.stream(user)
     assert json.loads(await ws.recv())["type"] == "ready"
     await server.services.accounts.set_status(user.account_id, Status.SUSPENDED)
-    closed = await _closed(ws)
+    closed = await _wait_closed(ws)
     assert closed.rcvd is not None
     assert closed.rcvd.code == 4003
     with pytest.raises(ApiError) as error:
@@ -204,3 +196,30 @@ async def test_profiles_need_a_token_and_hide_deactivated_accounts(api: Api) -> 
     with pytest.raises(ApiError) as anonymous:
         await api.call("GET", f"/v1/accounts/{bob.username}")
     assert anonymous.value.status == 401
+
+
+async def _wait_closed(ws: ClientConnection) -> ConnectionClosed:
+    """Read until the server closes the stream; fail if it stays open for a second."""
+    while True:
+        try:
+            await asyncio.wait_for(ws.recv(), 1.0)
+        except ConnectionClosed as closed:
+            return closed
+
+
+async def test_a_stream_closed_by_the_client_ends_its_server_handler_at_once(
+    make_server,  # noqa: ANN001
+) -> None:
+    # A long heartbeat: the server must notice the close without waiting for one.
+    async with make_server(stream={"heartbeat_seconds": 60.0}) as server:
+        api = Api(server.base_url)
+        try:
+            user = await api.register()
+            ws = await api.stream(user)
+            assert json.loads(await ws.recv())["type"] == "ready"
+            hub = server.services.hub
+            assert hub._by_device.get(user.device_id)
+            await ws.close()
+            await until(lambda: not hub._by_device.get(user.device_id), seconds=2)
+        finally:
+            await api.close()

@@ -1,1 +1,1 @@
-"""The ``kabar`` command: server operation (serve, demo, db, admin) and, later, the chat client."""
+"""The ``kabar`` command: server operation (serve, demo, db) and the end-to-end chat client."""

@@ -1,10 +1,16 @@
-"""The ``kabar`` command line."""
+"""The ``kabar`` command line: running a server, and chatting end-to-end encrypted.
+
+Server commands live in ``kabar.cli.server``; client commands in
+``kabar.cli.account`` (register, login, logout, devices, verify, backup),
+``kabar.cli.messaging`` (chats, send, read, download, group, search, report)
+and ``kabar.cli.chat`` (the interactive chat).
+"""
 
 from __future__ import annotations
 
 import typer
 
-from kabar.cli import server
+from kabar.cli import account, chat, messaging, server
 
 app = typer.Typer(
     name="kabar",
@@ -15,6 +21,22 @@ app = typer.Typer(
 app.command("serve")(server.serve)
 app.command("demo")(server.demo)
 app.add_typer(server.db_app, name="db")
+
+app.command("register")(account.register)
+app.command("login")(account.login)
+app.command("logout")(account.logout)
+app.add_typer(account.devices_app, name="devices")
+app.command("verify")(account.verify)
+app.add_typer(account.backup_app, name="backup")
+
+app.command("chats")(messaging.chats)
+app.command("send")(messaging.send)
+app.command("read")(messaging.read)
+app.command("download")(messaging.download)
+app.command("chat")(chat.chat)
+app.add_typer(messaging.group_app, name="group")
+app.command("search")(messaging.search)
+app.command("report")(messaging.report)
 
 
 def main() -> None:

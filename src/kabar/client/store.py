@@ -17,23 +17,25 @@ still reveal which words occur in which message. That is a deliberate trade:
 this file lives on the user's own device, which already shows the messages;
 it never goes to the server. ``secure_delete`` is on so deleted rows are
 overwritten rather than left in free pages.
+
+History, search and undecrypted events live in ``kabar.client.history``;
+writes can be grouped into one transaction with :meth:`DeviceStore.batch`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
-import re
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from kabar.client.crypto.device import DeviceKeys
 from kabar.client.crypto.directory import KnownDevice
-from kabar.client.crypto.encoding import b64decode, b64encode
 from kabar.client.crypto.errors import StoreError
 from kabar.client.crypto.state import (
     CryptoChanges,
@@ -42,9 +44,20 @@ from kabar.client.crypto.state import (
     PickledOutbound,
     SeenIndex,
 )
+from kabar.client.history import (
+    HISTORY_SCHEMA,
+    HISTORY_SCHEMA_V2,
+    UNDECRYPTED_INDEX,
+    HistoryEntry,
+    MessageLog,
+    SearchHit,
+)
+from kabar.client.sqlitefile import Transactions, connect, dumps
 from kabar.client.vault import KdfParams, Vault
 
-SCHEMA_VERSION = 1
+__all__ = ["DeviceStore", "HistoryEntry", "SearchHit"]
+
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,34 +73,8 @@ CREATE TABLE megolm_seen (
 CREATE TABLE devices (
     username TEXT NOT NULL, device_id TEXT NOT NULL, sealed BLOB NOT NULL,
     PRIMARY KEY (username, device_id));
-CREATE TABLE messages (
-    id INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, conversation_id TEXT NOT NULL,
-    timestamp_ms INTEGER NOT NULL, sealed BLOB NOT NULL);
-CREATE INDEX messages_by_conversation ON messages (conversation_id, timestamp_ms, id);
-CREATE VIRTUAL TABLE messages_fts USING fts5(
-    body, content='', tokenize='unicode61 remove_diacritics 2');
 CREATE TABLE settings (name TEXT PRIMARY KEY, sealed BLOB NOT NULL);
 """
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """One decrypted message as this device keeps it (``message``/``franking_key`` for reports)."""
-
-    conversation_id: str
-    event_id: str
-    sender: str
-    timestamp_ms: int
-    content: dict[str, Any]
-    message: bytes = b""
-    franking_key: bytes = b""
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    conversation_id: str
-    event_id: str
-    snippet: str
 
 
 class DeviceStore:
@@ -95,10 +82,12 @@ class DeviceStore:
 
     def __init__(self, db: sqlite3.Connection, vault: Vault) -> None:
         self._db = db
+        self._tx = Transactions(db)
         self._vault = vault
         self.pickle_key = vault.pickle_key
         self.username = self._meta("username")
         self.device_id = self._meta("device_id")
+        self.messages = MessageLog(self._tx, vault)
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -117,11 +106,12 @@ class DeviceStore:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         except FileExistsError as exc:
             raise StoreError(f"{path} already exists") from exc
-        db = _connect(path)
+        db = connect(path)
         master = Vault.new_master_key()
-        with db:
-            db.executescript(_SCHEMA)
-        with db:
+        with Transactions(db).write():
+            for statement in (_SCHEMA + HISTORY_SCHEMA).split(";"):
+                if statement.strip():
+                    db.execute(statement)
             meta = {"schema": str(SCHEMA_VERSION), "username": username, "device_id": device_id}
             meta.update(Vault.wrap(master, passphrase, kdf or KdfParams()))
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
@@ -133,7 +123,7 @@ class DeviceStore:
         if not Path(path).is_file():
             raise StoreError(f"no store at {path}")
         try:
-            db = _connect(path)
+            db = connect(path)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path} is not a kabar device store") from exc
         try:
@@ -141,6 +131,7 @@ class DeviceStore:
             if int(meta["schema"]) > SCHEMA_VERSION:
                 raise StoreError(f"{path} was written by a newer kabar")
             master = Vault.unwrap(meta, passphrase)
+            _upgrade(db, int(meta["schema"]))
         except (sqlite3.DatabaseError, KeyError, ValueError, StoreError) as exc:
             db.close()
             if isinstance(exc, StoreError):
@@ -153,10 +144,17 @@ class DeviceStore:
         meta = dict(self._db.execute("SELECT name, value FROM meta").fetchall())
         master = Vault.unwrap(meta, old)
         record = Vault.wrap(master, new, kdf or KdfParams(**json.loads(meta["kdf"])))
-        with self._db:
+        with self._tx.write():
             self._db.executemany(
                 "UPDATE meta SET value = ? WHERE name = ?", [(v, k) for k, v in record.items()]
             )
+
+    @staticmethod
+    def delete(path: str | os.PathLike[str]) -> None:
+        """Remove a store file with its WAL and shared-memory companions (after logout)."""
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{os.fspath(path)}{suffix}").unlink()
 
     def close(self) -> None:
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -168,12 +166,22 @@ class DeviceStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def batch(self, *, durable: bool = True) -> Iterator[None]:
+        """Group every write inside into one transaction (one fsync, all or nothing).
+
+        ``durable=False`` skips the fsync; see ``kabar.client.sqlitefile`` for when
+        that is safe.
+        """
+        with self._tx.batch(durable=durable):
+            yield
+
     # -- crypto state -----------------------------------------------------------
 
     def save_crypto(self, changes: CryptoChanges) -> None:
         """Write one batch of crypto changes atomically."""
         db = self._db
-        with db:
+        with self._tx.write():
             if changes.account is not None:
                 db.execute(
                     "INSERT OR REPLACE INTO account VALUES (1, ?)",
@@ -235,12 +243,12 @@ class DeviceStore:
 
     def save_devices(self, devices: Iterable[KnownDevice]) -> None:
         """Replace the stored directory with ``devices`` (removed devices are forgotten)."""
-        with self._db:
+        with self._tx.write():
             self._db.execute("DELETE FROM devices")
             for entry in devices:
                 keys = entry.keys
                 record = {**dataclasses.asdict(keys), "verified": entry.verified}
-                sealed = self._seal("devices", f"{keys.username}|{keys.device_id}", _json(record))
+                sealed = self._seal("devices", f"{keys.username}|{keys.device_id}", dumps(record))
                 self._db.execute(
                     "INSERT OR REPLACE INTO devices VALUES (?, ?, ?)",
                     (keys.username, keys.device_id, sealed),
@@ -254,91 +262,30 @@ class DeviceStore:
             out.append(KnownDevice(DeviceKeys(**record), verified))
         return out
 
-    # -- history and search -----------------------------------------------------
+    # -- history and search (kept here for convenience; see kabar.client.history) ----------
 
     def add_message(self, entry: HistoryEntry) -> bool:
-        """Keep a decrypted message; False if this event is already stored."""
-        record = dataclasses.asdict(entry)
-        record["message"] = b64encode(entry.message)
-        record["franking_key"] = b64encode(entry.franking_key)
-        with self._db:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO messages (event_id, conversation_id, timestamp_ms, sealed)"
-                " VALUES (?, ?, ?, ?)",
-                (
-                    entry.event_id,
-                    entry.conversation_id,
-                    entry.timestamp_ms,
-                    self._seal("messages", entry.event_id, _json(record)),
-                ),
-            )
-            if cursor.rowcount == 0:
-                return False
-            self._db.execute(
-                "INSERT INTO messages_fts (rowid, body) VALUES (?, ?)",
-                (cursor.lastrowid, _searchable(entry.content)),
-            )
-        return True
+        return self.messages.add(entry)
 
     def message(self, event_id: str) -> HistoryEntry | None:
-        row = self._db.execute(
-            "SELECT sealed FROM messages WHERE event_id = ?", (event_id,)
-        ).fetchone()
-        return self._entry(event_id, row[0]) if row else None
+        return self.messages.get(event_id)
 
     def history(self, conversation_id: str, limit: int = 50) -> list[HistoryEntry]:
-        """The newest ``limit`` messages of a conversation, oldest first."""
-        rows = self._db.execute(
-            "SELECT event_id, sealed FROM messages WHERE conversation_id = ?"
-            " ORDER BY timestamp_ms DESC, id DESC LIMIT ?",
-            (conversation_id, limit),
-        ).fetchall()
-        return [self._entry(event_id, sealed) for event_id, sealed in reversed(rows)]
+        return self.messages.history(conversation_id, limit)
 
     def delete_message(self, event_id: str) -> bool:
-        """Forget a message (e.g. deleted for everyone), including its index terms."""
-        row = self._db.execute(
-            "SELECT id, sealed FROM messages WHERE event_id = ?", (event_id,)
-        ).fetchone()
-        if row is None:
-            return False
-        body = _searchable(self._entry(event_id, row[1]).content)
-        with self._db:
-            # A contentless FTS5 table forgets a row only when given its original text.
-            self._db.execute(
-                "INSERT INTO messages_fts (messages_fts, rowid, body) VALUES ('delete', ?, ?)",
-                (row[0], body),
-            )
-            self._db.execute("DELETE FROM messages WHERE id = ?", (row[0],))
-        return True
+        return self.messages.delete(event_id)
 
     def search(self, words: str, limit: int = 20) -> list[SearchHit]:
-        """Messages containing every word (prefix match), best first."""
-        # Quote each word so FTS5 syntax in the input is taken literally.
-        terms = [t.replace('"', "") for t in words.split() if any(c.isalnum() for c in t)]
-        if not terms:
-            return []
-        query = " ".join(f'"{t}"*' for t in terms)
-        rows = self._db.execute(
-            "SELECT m.event_id, m.conversation_id, m.sealed FROM messages_fts f"
-            " JOIN messages m ON m.id = f.rowid WHERE messages_fts MATCH ?"
-            " ORDER BY f.rank LIMIT ?",
-            (query, limit),
-        ).fetchall()
-        return [
-            SearchHit(
-                conv, event_id, _snippet(_searchable(self._entry(event_id, sealed).content), terms)
-            )
-            for event_id, conv, sealed in rows
-        ]
+        return self.messages.search(words, limit)
 
     # -- settings ---------------------------------------------------------------
 
     def set_setting(self, name: str, value: Any) -> None:
-        with self._db:
+        with self._tx.write():
             self._db.execute(
                 "INSERT OR REPLACE INTO settings VALUES (?, ?)",
-                (name, self._seal("settings", name, _json(value))),
+                (name, self._seal("settings", name, dumps(value))),
             )
 
     def get_setting(self, name: str, default: Any = None) -> Any:
@@ -354,17 +301,11 @@ class DeviceStore:
         return self._vault.open(table, row_key, sealed)
 
     def _seal_record(self, table: str, row_key: str, record: Any) -> bytes:
-        return self._seal(table, row_key, _json(dataclasses.asdict(record)))
+        return self._seal(table, row_key, dumps(dataclasses.asdict(record)))
 
     def _open_record(self, table: str, row_key: str, sealed: bytes) -> dict[str, Any]:
         value: dict[str, Any] = json.loads(self._open(table, row_key, sealed))
         return value
-
-    def _entry(self, event_id: str, sealed: bytes) -> HistoryEntry:
-        record = json.loads(self._open("messages", event_id, sealed))
-        record["message"] = b64decode(record["message"])
-        record["franking_key"] = b64decode(record["franking_key"])
-        return HistoryEntry(**record)
 
     def _meta(self, name: str) -> str:
         row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
@@ -373,33 +314,10 @@ class DeviceStore:
         return str(row[0])
 
 
-def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    db = sqlite3.connect(
-        Path(path).absolute().as_uri() + "?mode=rw", uri=True, check_same_thread=False
-    )
-    db.execute("PRAGMA journal_mode = WAL")
-    # A lost ratchet step means undecryptable messages: make every commit durable.
-    db.execute("PRAGMA synchronous = FULL")
-    db.execute("PRAGMA secure_delete = ON")
-    return db
-
-
-def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _searchable(content: dict[str, Any]) -> str:
-    """The text the index sees: the body and attachment names."""
-    parts = [content["body"]] if isinstance(content.get("body"), str) else []
-    attachments = content.get("attachments")
-    for item in attachments if isinstance(attachments, list) else []:
-        if isinstance(item, dict) and isinstance(item.get("name"), str):
-            parts.append(item["name"])
-    return "\n".join(parts)
-
-
-def _snippet(text: str, terms: list[str], radius: int = 40) -> str:
-    match = re.search("|".join(re.escape(t) for t in terms), text, re.IGNORECASE)
-    start = max(0, (match.start() if match else 0) - radius)
-    end = min(len(text), (match.end() if match else 0) + radius)
-    return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+def _upgrade(db: sqlite3.Connection, schema: int) -> None:
+    """Bring a store written by an older kabar up to this version's tables."""
+    if schema < 2:
+        with Transactions(db).write():
+            db.execute(HISTORY_SCHEMA_V2)
+            db.execute(UNDECRYPTED_INDEX)
+            db.execute("UPDATE meta SET value = ? WHERE name = 'schema'", (str(SCHEMA_VERSION),))

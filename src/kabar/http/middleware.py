@@ -15,22 +15,40 @@ from kabar.errors import PayloadTooLarge
 from kabar.http.problems import render
 
 
-class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, by header or while streaming."""
+class BodyTooLarge(Exception):
+    """Raised from ``receive`` once a request body passes its limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, by header or while streaming.
+
+    ``overrides`` maps a path prefix to its own limit: blob uploads stream up to
+    ``media.blob_max_bytes`` to disk, far more than any JSON body may hold.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
+
+    def _limit(self, path: str) -> int:
+        for prefix, limit in self.overrides.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        error = PayloadTooLarge(f"request bodies are at most {self.max_bytes} bytes")
+        limit = self._limit(scope.get("path", ""))
+        error = PayloadTooLarge(f"request bodies are at most {limit} bytes")
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = False
                 if too_big:
@@ -38,22 +56,20 @@ class BodyLimit:
                     return
         received = 0
         exceeded = False
+        replaced = False
 
         async def limited_receive() -> Message:
             nonlocal received, exceeded
-            if exceeded:
-                return {"type": "http.request", "body": b"", "more_body": False}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    # Stop reading: the app sees a truncated body, and whatever it
-                    # answers is replaced by our 413 below.
+                if received > limit:
+                    # Fail the read: a handler streaming the body (blob uploads) aborts
+                    # instead of keeping a truncated copy; FastAPI's JSON parsing turns
+                    # it into a 400, which guarded_send replaces with our 413.
                     exceeded = True
-                    return {"type": "http.request", "body": b"", "more_body": False}
+                    raise BodyTooLarge
             return message
-
-        replaced = False
 
         async def guarded_send(message: Message) -> None:
             nonlocal replaced
@@ -64,7 +80,13 @@ class BodyLimit:
                 return
             await send(message)
 
-        await self.app(scope, limited_receive, guarded_send)
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+            if not replaced:
+                await render(error)(scope, receive, send)
 
 
 class RequestMetrics:

@@ -1,4 +1,4 @@
-"""Media uploads: validating, cleaning and resizing what users upload for public pages.
+"""Media: uploaded images for public pages, and opaque encrypted blobs for private chats.
 
-See ``docs/public-accounts.md`` (image pipeline).
+See ``docs/public-accounts.md`` (image pipeline) and ``docs/e2e.md`` (attachments).
 """

@@ -40,6 +40,18 @@ async def upgrade(database: Database, revision: str = "head") -> None:
         await conn.run_sync(run)
 
 
+async def downgrade(database: Database, revision: str) -> None:
+    """Take the schema back to ``revision`` (operators: restoring an older release)."""
+
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    async with database.write() as conn:
+        await conn.run_sync(run)
+
+
 async def current_revision(database: Database) -> str | None:
     def read(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()

@@ -210,3 +210,59 @@ to_device_txns = Table(
     Column("pos", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# -- client storage (migration 0002): opaque blobs, key backups, verified reports -------------
+
+# Encrypted attachments: the bytes live in the media directory under the random id; the
+# server never learns what they are. Quotas sum ``size`` per uploader.
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Key backup versions: ``data`` is the client's public version record (algorithm, salt,
+# key check), stored verbatim. The highest version of an account is its current one.
+backup_versions = Table(
+    "backup_versions",
+    metadata,
+    Column("account_id", ID, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("data", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# One opaque blob per Megolm session in a backup version; ``first_known_index`` is the
+# only thing the server reads, to keep the copy that decrypts the most.
+backup_sessions = Table(
+    "backup_sessions",
+    metadata,
+    Column("account_id", ID, primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("conversation_id", ID, primary_key=True),
+    Column("session_id", String(128), primary_key=True),
+    Column("first_known_index", BigInteger, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Franked reports the server verified (kabar.moderation.reports): the reporter revealed
+# ``message`` (the canonical content M) and the MACs proved the sender sent exactly it.
+message_reports = Table(
+    "message_reports",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("reporter_account", ID, nullable=False),
+    Column("reporter_device", ID, nullable=False),
+    Column("event_pos", BigInteger, nullable=False, index=True),
+    Column("conversation_id", ID, nullable=False),
+    Column("sender_account", ID, nullable=False),
+    Column("sender_device", ID, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("reason", String(1000)),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("reporter_account", "event_pos"),
+)

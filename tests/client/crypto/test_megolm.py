@@ -331,3 +331,28 @@ def test_direct_room_key_upgrades_a_forwarded_copy_at_the_same_index(group: Grou
     result = group.read("bob1", event)
     assert isinstance(result, Decrypted)
     assert not result.forwarded
+
+
+def test_a_late_share_reads_from_the_given_index_and_not_before(
+    server: FakeServer, clock: FakeClock
+) -> None:
+    conversation = new_conversation_id()
+    alice, bob = TestDevice(server, "alice", clock=clock), TestDevice(server, "bob", clock=clock)
+    sent = [alice.send(conversation, ["alice"], {"body": f"m{i}"}) for i in range(3)]
+    # Bob's device was announced after m0 was sent: it gets the key from index 1.
+    bob.refresh(["alice"])
+    alice.refresh(["bob"])
+    content = alice.megolm.room_key_at(conversation, 1)
+    assert content["exported"] is True
+    alice.send_to_device(content, [bob.keys])
+    alice.megolm.mark_shared(conversation, [bob.keys])
+    bob.receive()
+    results = [bob.decrypt(conversation, new_event_id(), envelope) for envelope in sent]
+    assert isinstance(results[0], DecryptionFailure)
+    assert results[0].reason == FailureReason.UNKNOWN_INDEX
+    assert [r.content["body"] for r in results[1:] if isinstance(r, Decrypted)] == ["m1", "m2"]
+    assert not any(r.forwarded for r in results[1:] if isinstance(r, Decrypted))
+    assert bob.keys.curve25519 in alice.megolm.shared_with(conversation)
+    later = alice.send(conversation, ["alice", "bob"], {"body": "m3"})
+    assert server.inboxes == {}  # already shared: nothing sent again
+    assert isinstance(bob.decrypt(conversation, new_event_id(), later), Decrypted)

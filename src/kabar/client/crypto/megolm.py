@@ -18,6 +18,13 @@ clock), on :meth:`MegolmMachine.rotate` (a member left or was removed), and
 whenever a device the key was shared with is no longer among the recipients.
 The room key travels over Olm as ``{"type": "kabar.room_key",
 "conversation_id", "session_id", "session_key", "message_index"}``.
+
+A **late share** (:meth:`MegolmMachine.room_key_at`) gives a device that was
+missed — a member's new device announced only after we had sent with the
+current session — the key from the index of the first message it should read,
+not the current one. Its ``session_key`` is an export (``"exported": true``)
+from our own inbound copy; it still comes straight from the session's creator
+over Olm, so the recipient treats it exactly like a room key.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vodozemac import (
+    ExportedSessionKey,
     GroupSession,
     InboundGroupSession,
     MegolmDecryptionException,
@@ -159,6 +167,27 @@ class MegolmMachine:
             "message_index": out.session.message_index,
         }
 
+    def room_key_at(self, conversation_id: str, index: int) -> dict[str, Any]:
+        """A room key for the current outbound session, readable from ``index`` on."""
+        out = self._current(conversation_id)
+        own = self.inbound.get(conversation_id, self._own.curve25519, out.session.session_id)
+        exported = own.session.export_at(index) if own is not None else None
+        if exported is None:
+            raise SessionNeedsRotation(f"cannot export {conversation_id}'s session at {index}")
+        return {
+            "type": ROOM_KEY,
+            "conversation_id": conversation_id,
+            "session_id": out.session.session_id,
+            "session_key": exported.to_base64(),
+            "message_index": index,
+            "exported": True,
+        }
+
+    def shared_with(self, conversation_id: str) -> frozenset[str]:
+        """Curve25519 keys of the devices holding the current outbound session's key."""
+        out = self._outbound.get(conversation_id)
+        return frozenset(out.shared_with) if out else frozenset()
+
     def mark_shared(self, conversation_id: str, devices: Iterable[DeviceKeys]) -> None:
         """Record that the room key reached these devices (after the to-device send)."""
         self._current(conversation_id).shared_with.update(d.curve25519 for d in devices)
@@ -208,7 +237,10 @@ class MegolmMachine:
         if not isinstance(conversation_id, str) or not isinstance(session_key, str):
             raise MalformedPayload("a room key needs conversation_id and session_key")
         try:
-            session = InboundGroupSession(SessionKey(session_key))
+            if content.get("exported") is True:  # a late share: still from the creator over Olm
+                session = InboundGroupSession.import_session(ExportedSessionKey(session_key))
+            else:
+                session = InboundGroupSession(SessionKey(session_key))
         except ValueError as exc:
             raise MalformedPayload("the room key's session key does not parse") from exc
         if session.session_id != content.get("session_id"):
