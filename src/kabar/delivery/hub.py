@@ -211,6 +211,7 @@ class Hub:
                 await asyncio.sleep(0.5)
 
     async def _poll(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(POLL_SECONDS)
             try:
@@ -222,8 +223,15 @@ class Hub:
                     if stored > self.watermark:
                         await self._fill(stored)
                 self._evict_idle_views()
-            except Exception:
-                log.exception("hub poll failed")
+                if failing:
+                    log.info("hub poll recovered")
+                failing = False
+            except Exception as exc:
+                if not failing:  # once per outage, not once a second
+                    log.warning(
+                        "hub poll failed (%s); retrying every second", exc.__class__.__name__
+                    )
+                failing = True
 
     async def fill_to_stored(self) -> None:
         """Catch up with the store now (tests and tools that write behind the hub's back)."""

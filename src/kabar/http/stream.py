@@ -15,8 +15,9 @@ Protocol (JSON text frames; see docs/api.md § WebSocket)::
 
 Close codes: 4000 protocol error, 4001 unauthenticated or signed out, 4003
 suspended, 4008 slow consumer (its bounded buffer filled: resume from the last
-token), 1001 server shutting down. Every token a client has seen is a valid
-resume point: resuming with it loses nothing and repeats nothing.
+token), 1013 storage unavailable (reconnect later), 1001 server shutting down.
+Every token a client has seen is a valid resume point: resuming with it loses
+nothing and repeats nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from kabar.http.conversations import EnvelopeIn
 from kabar.http.deps import bearer_token, client_address
 from kabar.ids import decode_token, encode_token
 from kabar.services import Services
+from kabar.store.database import is_unavailable
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -51,6 +53,7 @@ CLOSE_PROTOCOL = 4000
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_SUSPENDED = 4003
 CLOSE_SLOW = 4008
+CLOSE_TRY_LATER = 1013
 
 
 class StreamSession:
@@ -287,7 +290,12 @@ async def stream(ws: WebSocket) -> None:
     except (TimeoutError, ValueError):
         with contextlib.suppress(Exception):
             await ws.close(code=CLOSE_PROTOCOL, reason="expected an auth frame")
-    except Exception:
+    except Exception as exc:
+        if is_unavailable(exc):
+            # 1013 "try again later": the client reconnects with its last token.
+            with contextlib.suppress(Exception):
+                await ws.close(code=CLOSE_TRY_LATER, reason="storage unavailable")
+            return
         log.exception("stream failed")
         with contextlib.suppress(Exception):
             await ws.close(code=1011)

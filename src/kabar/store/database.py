@@ -20,10 +20,37 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from kabar.config import DatabaseConfig, sqlalchemy_url
 from kabar.store.threaded import ThreadedConnection
+
+CONNECT_TIMEOUT_S = 1.0
+POOL_TIMEOUT_S = 2.0
+COMMAND_TIMEOUT_S = 10.0
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True if ``error`` means the database cannot be reached right now (answer 503).
+
+    Constraint violations and programming errors are not outages and stay what they are.
+    """
+    if isinstance(error, IntegrityError | ProgrammingError):
+        return False
+    if isinstance(error, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OSError | TimeoutError)
 
 
 class Database:
@@ -42,14 +69,24 @@ class Database:
             _configure_sqlite(self.sync_write_engine, config, writer=True)
             self.read_engine = _sqlite_engine(self.url, config, writer=False)
         else:
+            # Short connect and pool timeouts: when PostgreSQL is unreachable a request
+            # must fail fast with 503, not queue behind a dead pool.
+            connect_args = {"timeout": CONNECT_TIMEOUT_S, "command_timeout": COMMAND_TIMEOUT_S}
             self.async_write_engine = create_async_engine(
-                self.url, pool_size=2, max_overflow=2, pool_pre_ping=True
+                self.url,
+                pool_size=2,
+                max_overflow=2,
+                pool_pre_ping=True,
+                pool_timeout=POOL_TIMEOUT_S,
+                connect_args=connect_args,
             )
             self.read_engine = create_async_engine(
                 self.url,
                 pool_size=config.pool_size,
                 max_overflow=config.pool_size,
                 pool_pre_ping=True,
+                pool_timeout=POOL_TIMEOUT_S,
+                connect_args=connect_args,
                 isolation_level="REPEATABLE READ",
             )
 
