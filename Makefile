@@ -11,6 +11,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo        install, migrate, seed demo data, serve on http://127.0.0.1:8000"
 	@echo "make test        install and run every test"
+	@echo "make test-reliability  the full reliability battery (crashes, outages, slow consumers)"
 	@echo "make lint        ruff + mypy --strict"
 	@echo "make fuzz        long schemathesis run against the OpenAPI document"
 	@echo "make bench       kabar benchmarks (bench/)"
@@ -37,6 +38,9 @@ serve: install
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-reliability: install
+	KABAR_RELIABILITY=full $(PY) -m pytest -q -s tests/reliability $(PYTEST_ARGS)
 
 test-quick: install
 	$(PY) -m pytest -q -x -m "not slow" $(PYTEST_ARGS)

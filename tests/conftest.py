@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from support.api import Api
-from support.databases import POSTGRES_URL, SKIP_POSTGRES, PostgresTemplates, SqliteTemplates
+from support.databases import (
+    SKIP_POSTGRES,
+    PostgresTemplates,
+    SqliteTemplates,
+    shared_postgres_templates,
+)
 from support.redis import RedisForTest, redis_for_test
 from support.server import RunningServer, serve_in_process, server_config
 
@@ -22,23 +27,25 @@ def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate
     return SqliteTemplates(tmp_path_factory.mktemp("templates"))
 
 
-_pg_templates: PostgresTemplates | None = None
-
-
 def postgres_templates() -> PostgresTemplates:
-    global _pg_templates
-    if POSTGRES_URL is None:
+    templates = shared_postgres_templates()
+    if templates is None:
         pytest.skip(SKIP_POSTGRES)
-    if _pg_templates is None:
-        _pg_templates = PostgresTemplates(POSTGRES_URL)
-    return _pg_templates
+    return templates
+
+
+@pytest.fixture
+def pg_templates() -> PostgresTemplates | None:
+    """The PostgreSQL templates, or None when PostgreSQL tests are not configured."""
+    return shared_postgres_templates()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _pg_templates is not None:
+    templates = shared_postgres_templates(create=False)
+    if templates is not None:
         import asyncio
 
-        asyncio.run(_pg_templates.drop_template())
+        asyncio.run(templates.drop_template())
 
 
 @pytest.fixture(params=BACKENDS)

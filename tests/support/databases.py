@@ -92,3 +92,14 @@ class PostgresTemplates:
     async def drop_template(self) -> None:
         if self._ready:
             await self._execute(f'DROP DATABASE IF EXISTS "{self._template}" WITH (FORCE)')
+
+
+_shared: PostgresTemplates | None = None
+
+
+def shared_postgres_templates(*, create: bool = True) -> PostgresTemplates | None:
+    """One set of templates per test session (None without KABAR_TEST_POSTGRES_URL)."""
+    global _shared
+    if _shared is None and create and POSTGRES_URL is not None:
+        _shared = PostgresTemplates(POSTGRES_URL)
+    return _shared

@@ -76,7 +76,17 @@ class Proxy:
         self._up = True
 
     def close(self) -> None:
-        if self._loop is not None:
-            self.cut()
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
+        loop = self._loop
+        if loop is None:
+            return
+        self.cut()
+
+        async def shutdown() -> None:
+            if self._server is not None:
+                self._server.close()
+                await self._server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(5)
+        loop.close()
