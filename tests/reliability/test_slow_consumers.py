@@ -72,14 +72,18 @@ async def test_slow_consumers_are_cut_off_and_resume_while_memory_stays_bounded(
     sqlite_templates: SqliteTemplates,
     pg_templates: PostgresTemplates | None,
 ) -> None:
+    # Normal clients follow a busy group of short messages; the slow ones follow a group of
+    # large ones, enough to fill their sockets (the kernel buffers megabytes first).
     normal_n, slow_n, messages = scale(20, 500), scale(3, 10), scale(300, 1000)
+    large = 300
     async with cluster(
         shape, tmp_path, sqlite_templates, pg_templates, KABAR_STREAM_WS_BUFFER_FRAMES="64"
     ) as (c, _):
         sender = await c.api(0).register()
         normal = [await c.api(i).register() for i in range(normal_n)]
         slow = [await c.api(i).register() for i in range(slow_n)]
-        group = await c.api(0).group(sender, *normal, *slow)
+        busy = await c.api(0).group(sender, *normal, title="busy")
+        heavy = await c.api(0).group(sender, *slow, title="heavy")
         normal_sockets = [await _ready(c.api(i), u) for i, u in enumerate(normal)]
         slow_sockets = [await _ready(c.api(i), u) for i, u in enumerate(slow)]
         rss_before = [c.rss_kb(i) for i in range(len(c.nodes))]
@@ -96,23 +100,32 @@ async def test_slow_consumers_are_cut_off_and_resume_while_memory_stays_bounded(
             for (ws, _), seen, token in zip(slow_sockets, slow_seen, slow_tokens, strict=True)
         ]
         peak = list(rss_before)
-        for i in range(messages):
-            await c.api(i).send(sender, group, f"{i}:{PAYLOAD}")
-            if i % 50 == 0:
-                peak = [max(p, c.rss_kb(n)) for n, p in enumerate(peak)]
+
+        async def send_busy() -> None:
+            for i in range(messages):
+                await c.api(i).send(sender, busy, f"{i}:short")
+
+        async def send_heavy() -> None:
+            nonlocal peak
+            for i in range(large):
+                await c.api(i).send(sender, heavy, f"{i}:{PAYLOAD}")
+                if i % 25 == 0:
+                    peak = [max(p, c.rss_kb(n)) for n, p in enumerate(peak)]
+
+        await asyncio.gather(send_busy(), send_heavy())
         await asyncio.gather(*readers)
         sender_done.set()
         await asyncio.gather(*(asyncio.wait_for(t, 60) for t in slow_readers))
         assert all(seen == [str(i) for i in range(messages)] for seen in normal_seen)
-        assert all(len(seen) < messages for seen in slow_seen), "a slow consumer was not cut off"
+        assert all(len(seen) < large for seen in slow_seen), "a slow consumer was not cut off"
         assert await _slow_consumers_closed(c) >= slow_n
         growth_mb = max(p - b for p, b in zip(peak, rss_before, strict=True)) / 1024
         assert growth_mb < 200, f"server memory grew by {growth_mb:.0f} MB"
         for index, user in enumerate(slow):
             ws = await c.api(index).stream(user, since=slow_tokens[index][0])
             rest: list[str] = []
-            await _read_all(ws, messages - len(slow_seen[index]), rest)
+            await _read_all(ws, large - len(slow_seen[index]), rest)
             await ws.close()
-            assert slow_seen[index] + rest == [str(i) for i in range(messages)]
+            assert slow_seen[index] + rest == [str(i) for i in range(large)]
         for ws, _ in normal_sockets:
             await ws.close()
