@@ -13,8 +13,8 @@ help:
 	@echo "make test        install and run every test"
 	@echo "make lint        ruff + mypy --strict"
 	@echo "make fuzz        long schemathesis run against the OpenAPI document"
-	@echo "make bench       kabar benchmarks (bench/)"
-	@echo "make bench-peer  kabar vs Matrix Synapse vs a bare relay, same workload, same run"
+	@echo "make bench       kabar benchmark (bench/messaging.py --spawn; BENCH_ARGS=... for options)"
+	@echo "make bench-peer  kabar vs Matrix Synapse vs a bare relay, same workload, same run (QUICK=1: ~4 min)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kabar needs Python 3.11 or newer")'
@@ -52,8 +52,10 @@ fmt: install
 fuzz: install
 	KABAR_FUZZ_EXAMPLES=2000 $(PY) -m pytest -q tests/http/test_openapi_fuzz.py
 
+BENCH_ARGS ?=
+
 bench: install
-	$(PY) bench/messaging.py
+	$(PY) bench/messaging.py --spawn $(BENCH_ARGS)
 
 bench-peer: install
 	bench/peers.sh
