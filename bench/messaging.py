@@ -49,18 +49,20 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 
 T = TypeVar("T")
 ALGORITHM = "bench.plain"
 PASSWORD = "bench-pw"
 MEMBER_BATCH = 100
+Key = tuple[str, str]  # (metric sample name, route label)
 
 
 def log(*a: object) -> None:
@@ -83,6 +85,7 @@ class Proc:
         exists = pid_file and os.path.exists(pid_file)
         self.pid = int(Path(pid_file).read_text()) if exists and pid_file else None
         self.peak_kb = 0
+        self.metrics: Metrics | None = None  # the server's own /metrics, when it has them
 
     def rss_kb(self, key: str = "VmRSS") -> int | None:  # VmHWM = peak RSS since start
         if not self.pid:
@@ -104,27 +107,31 @@ class Proc:
             await asyncio.sleep(every)
 
 
-@dataclass
 class Usage:
-    """Wall, server CPU and client CPU since a mark, for one phase."""
+    """Wall, server CPU, client CPU and the server's own metrics since a mark, for one phase."""
 
-    proc: Proc
-    t0: float = field(default_factory=time.perf_counter)
-    srv0: float = 0.0
-    cli0: float = field(default_factory=time.process_time)
+    def __init__(self, proc: Proc, metrics: Metrics | None, before: dict[Key, float]) -> None:
+        self.proc, self.metrics, self.before = proc, metrics, before
+        self.srv0, self.cli0 = proc.cpu_s(), time.process_time()
+        self.t0 = time.perf_counter()
 
-    def __post_init__(self) -> None:
-        self.srv0 = self.proc.cpu_s()
+    @classmethod
+    async def start(cls, proc: Proc) -> Usage:
+        metrics = proc.metrics
+        return cls(proc, metrics, await metrics.snapshot() if metrics else {})
 
     def wall(self) -> float:
         return time.perf_counter() - self.t0
 
-    def report(self, wall: float) -> dict[str, Any]:
-        return {
+    async def report(self, wall: float) -> dict[str, Any]:
+        out = {
             "wall_s": round(wall, 2),
             "srv_cpu_s": round(self.proc.cpu_s() - self.srv0, 2) if self.proc.pid else None,
             "client_cpu_s": round(time.process_time() - self.cli0, 2),
         }
+        if self.metrics:
+            out["server_metrics"] = self.metrics.delta(self.before, await self.metrics.snapshot())
+        return out
 
 
 @dataclass(frozen=True)
@@ -181,6 +188,43 @@ class Api:
             since = page["next"]
             if not page["more"]:
                 return str(since)
+
+
+class Metrics:
+    """kabar's own /metrics around a phase: group-commit batches and per-route HTTP time."""
+
+    WANTED = ("kabar_writer_batch_jobs", "kabar_writer_batch_seconds", "kabar_http_request_seconds")
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    async def snapshot(self) -> dict[Key, float]:
+        async with self.api.s.get(self.api.base + "/metrics") as r:
+            text = await r.text()
+        out: dict[Key, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name.endswith(("_sum", "_count")) and family.name in self.WANTED:
+                    out[(sample.name, sample.labels.get("route", ""))] = sample.value
+        return out
+
+    @staticmethod
+    def delta(before: dict[Key, float], after: dict[Key, float]) -> dict[str, Any]:
+        d = {k: v - before.get(k, 0.0) for k, v in after.items()}
+        batches = d.get(("kabar_writer_batch_jobs_count", ""), 0)
+        out: dict[str, Any] = {"writer_batches": int(batches)}
+        if batches:
+            out["jobs_per_batch"] = round(d[("kabar_writer_batch_jobs_sum", "")] / batches, 2)
+            out["batch_ms_mean"] = round(
+                1000 * d[("kabar_writer_batch_seconds_sum", "")] / batches, 3
+            )
+        http = {}
+        for (name, route), n in d.items():
+            if name == "kabar_http_request_seconds_count" and n and route not in ("/metrics", ""):
+                total = d[("kabar_http_request_seconds_sum", route)]
+                http[route] = {"n": int(n), "mean_ms": round(1000 * total / n, 3)}
+        out["http"] = http
+        return out
 
 
 async def gather_limited(n: int, coros: Iterable[Awaitable[T]]) -> list[T]:
@@ -244,10 +288,10 @@ async def stream(base: str, tok: str, since: str | None) -> AsyncIterator[Client
 
 async def phase_send_seq(api: Api, proc: Proc, sender: User, room: str, m: int) -> dict[str, Any]:
     await timed(http_sender(api, sender.token, room, "warmup"), 20)
-    usage = Usage(proc)
+    usage = await Usage.start(proc)
     lat = await timed(http_sender(api, sender.token, room, "seq"), m)
     wall = usage.wall()
-    return {"n": m, "msgs_per_s": round(m / wall, 1), **lat_stats(lat), **usage.report(wall)}
+    return {"n": m, "msgs_per_s": round(m / wall, 1), **lat_stats(lat), **await usage.report(wall)}
 
 
 class LockStep:
@@ -293,10 +337,10 @@ async def measure_fanout(
     proc.peak_kb = 0
     sampler = asyncio.create_task(proc.sample())
     try:
-        usage = Usage(proc)
+        usage = await Usage.start(proc)
         lost = await step.run(send, n_msgs)
         wall = usage.wall()
-        used = usage.report(wall)
+        used = await usage.report(wall)
     finally:
         for t in [*tasks, sampler]:
             t.cancel()
@@ -379,7 +423,7 @@ async def phase_fanout_ws(
     return {"transport": "websocket", **res}
 
 
-def concurrent_result(lats: list[list[float]], k: int, usage: Usage) -> dict[str, Any]:
+async def concurrent_result(lats: list[list[float]], k: int, usage: Usage) -> dict[str, Any]:
     wall = usage.wall()
     lat = [x for sender_lat in lats for x in sender_lat]
     return {
@@ -387,18 +431,18 @@ def concurrent_result(lats: list[list[float]], k: int, usage: Usage) -> dict[str
         "per_sender": k,
         "msgs_per_s": round(len(lat) / wall, 1),
         **lat_stats(lat),
-        **usage.report(wall),
+        **await usage.report(wall),
     }
 
 
 async def phase_concurrent(
     api: Api, proc: Proc, senders: list[User], room: str, k: int
 ) -> dict[str, Any]:
-    usage = Usage(proc)
+    usage = await Usage.start(proc)
     lats = await asyncio.gather(
         *(timed(http_sender(api, u.token, room, f"conc{si}"), k) for si, u in enumerate(senders))
     )
-    return concurrent_result(list(lats), k, usage)
+    return await concurrent_result(list(lats), k, usage)
 
 
 class WsSender:
@@ -446,9 +490,9 @@ async def phase_concurrent_ws(
         await asyncio.gather(*(s.send(-1) for s in ws_senders))  # warm-up: every path exercised
         for s in ws_senders:
             s.events = 0  # count only the measured messages' events (warm-ups may straggle in)
-        usage = Usage(proc)
+        usage = await Usage.start(proc)
         lats = await asyncio.gather(*(timed(s.send, k) for s in ws_senders))
-        res = concurrent_result(list(lats), k, usage)
+        res = await concurrent_result(list(lats), k, usage)
         expected = len(senders) * k  # every socket is a member's stream: it gets every message
         await asyncio.gather(*(s.drain(expected, 10) for s in ws_senders))
     res["events_per_socket_expected"] = expected
@@ -580,6 +624,7 @@ async def run(a: argparse.Namespace, base: str, database: str | None) -> dict[st
     async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=120)) as s:
         api = Api(base, s)
         health = await api.req("GET", "/healthz")
+        proc.metrics = Metrics(api)
         prefix = f"b{int(time.time())}"
         log(f"registering {n_users} users")
         users = await gather_limited(8, [api.register(f"{prefix}u{i}") for i in range(n_users)])

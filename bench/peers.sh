@@ -6,7 +6,8 @@
 #   QUICK=1 bench/peers.sh      # smaller sizes for all three, ~3-4 min
 #
 # Raw JSON, logs and the comparison (compare.md) go to bench/results/<date>[-quick][-N]/.
-# Env: KABAR_PEERS_DIR   the peer benchmarks (default: <repo>/../shared/peers)
+# Env: KABAR_PEERS_DIR   the peer benchmarks (default: <repo>/../shared/peers, or next to
+#                        the main checkout when <repo> is a git worktree)
 #      RESULTS           output directory (default as above)
 #      STEPS             which parts to run (default "synapse kabar ceiling")
 #      KABAR_BENCH_ARGS  extra options for bench/messaging.py (e.g. --database-url ...)
@@ -14,7 +15,15 @@
 # Synapse's own env overrides (VENV, DATA, PORT, SYNAPSE_VERSION) pass through to its scripts.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-PEERS=$(cd "${KABAR_PEERS_DIR:-$REPO/../shared/peers}" && pwd)
+# Default: ../shared/peers next to the repository; in a git worktree, next to the main checkout.
+if [ -z "${KABAR_PEERS_DIR:-}" ]; then
+  KABAR_PEERS_DIR=$REPO/../shared/peers
+  if [ ! -d "$KABAR_PEERS_DIR" ]; then
+    common=$(git -C "$REPO" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+    [ -n "$common" ] && KABAR_PEERS_DIR=$(dirname "$common")/../shared/peers
+  fi
+fi
+PEERS=$(cd "$KABAR_PEERS_DIR" && pwd) || { echo "no peer benchmarks at $KABAR_PEERS_DIR: set KABAR_PEERS_DIR" >&2; exit 1; }
 PY=${PY:-$REPO/.venv/bin/python}
 STEPS=${STEPS:-synapse kabar ceiling}
 SYNAPSE_DATA=${DATA:-/tmp/peers/synapse-data}
