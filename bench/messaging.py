@@ -86,6 +86,7 @@ class Proc:
         self.pid = int(Path(pid_file).read_text()) if exists and pid_file else None
         self.peak_kb = 0
         self.metrics: Metrics | None = None  # the server's own /metrics, when it has them
+        self.profiler: Profiler | None = None  # py-spy, with --profile-dir
 
     def rss_kb(self, key: str = "VmRSS") -> int | None:  # VmHWM = peak RSS since start
         if not self.pid:
@@ -116,7 +117,10 @@ class Usage:
         self.t0 = time.perf_counter()
 
     @classmethod
-    async def start(cls, proc: Proc) -> Usage:
+    async def start(cls, proc: Proc, phase: str) -> Usage:
+        """Mark the start of a phase's measured part (and start profiling it, if asked)."""
+        if proc.profiler:
+            await proc.profiler.start(phase)
         metrics = proc.metrics
         return cls(proc, metrics, await metrics.snapshot() if metrics else {})
 
@@ -129,6 +133,8 @@ class Usage:
             "srv_cpu_s": round(self.proc.cpu_s() - self.srv0, 2) if self.proc.pid else None,
             "client_cpu_s": round(time.process_time() - self.cli0, 2),
         }
+        if self.proc.profiler:
+            await self.proc.profiler.stop()
         if self.metrics:
             out["server_metrics"] = self.metrics.delta(self.before, await self.metrics.snapshot())
         return out
@@ -288,7 +294,7 @@ async def stream(base: str, tok: str, since: str | None) -> AsyncIterator[Client
 
 async def phase_send_seq(api: Api, proc: Proc, sender: User, room: str, m: int) -> dict[str, Any]:
     await timed(http_sender(api, sender.token, room, "warmup"), 20)
-    usage = await Usage.start(proc)
+    usage = await Usage.start(proc, "send_seq")
     lat = await timed(http_sender(api, sender.token, room, "seq"), m)
     wall = usage.wall()
     return {"n": m, "msgs_per_s": round(m / wall, 1), **lat_stats(lat), **await usage.report(wall)}
@@ -328,6 +334,7 @@ class LockStep:
 
 
 async def measure_fanout(
+    name: str,
     proc: Proc,
     step: LockStep,
     send: Callable[[int], Awaitable[object]],
@@ -337,7 +344,7 @@ async def measure_fanout(
     proc.peak_kb = 0
     sampler = asyncio.create_task(proc.sample())
     try:
-        usage = await Usage.start(proc)
+        usage = await Usage.start(proc, name)
         lost = await step.run(send, n_msgs)
         wall = usage.wall()
         used = await usage.report(wall)
@@ -384,9 +391,8 @@ async def phase_fanout(
         asyncio.create_task(receiver(ri, u.token, tokens[ri])) for ri, u in enumerate(receivers)
     ]
     await asyncio.sleep(1.0)  # let every long-poll reach the server
-    return await measure_fanout(
-        proc, step, http_sender(api, sender.token, room, tag), n_msgs, tasks
-    )
+    send = http_sender(api, sender.token, room, tag)
+    return await measure_fanout(f"fanout_{r}", proc, step, send, n_msgs, tasks)
 
 
 async def phase_fanout_ws(
@@ -417,9 +423,8 @@ async def phase_fanout_ws(
         )
         tasks = [asyncio.create_task(receiver(ri, ws)) for ri, ws in enumerate(socks)]
         await asyncio.sleep(0.5)
-        res = await measure_fanout(
-            proc, step, http_sender(api, sender.token, room, tag), n_msgs, tasks
-        )
+        send = http_sender(api, sender.token, room, tag)
+        res = await measure_fanout(f"fanout_ws_{r}", proc, step, send, n_msgs, tasks)
     return {"transport": "websocket", **res}
 
 
@@ -438,7 +443,7 @@ async def concurrent_result(lats: list[list[float]], k: int, usage: Usage) -> di
 async def phase_concurrent(
     api: Api, proc: Proc, senders: list[User], room: str, k: int
 ) -> dict[str, Any]:
-    usage = await Usage.start(proc)
+    usage = await Usage.start(proc, "concurrent")
     lats = await asyncio.gather(
         *(timed(http_sender(api, u.token, room, f"conc{si}"), k) for si, u in enumerate(senders))
     )
@@ -490,7 +495,7 @@ async def phase_concurrent_ws(
         await asyncio.gather(*(s.send(-1) for s in ws_senders))  # warm-up: every path exercised
         for s in ws_senders:
             s.events = 0  # count only the measured messages' events (warm-ups may straggle in)
-        usage = await Usage.start(proc)
+        usage = await Usage.start(proc, "concurrent_ws")
         lats = await asyncio.gather(*(timed(s.send, k) for s in ws_senders))
         res = await concurrent_result(list(lats), k, usage)
         expected = len(senders) * k  # every socket is a member's stream: it gets every message
@@ -512,6 +517,7 @@ class Spawned:
         self.url = a.database_url or f"sqlite:///{self.dir / 'kabar.db'}"
         self.pid_file = Path(a.pid_file) if a.pid_file else self.dir / "kabar.pid"
         self.keep = a.keep_data
+        self.cprofile = Path(a.cprofile) if a.cprofile else None
         self.env = {
             "KABAR_DATA_DIR": str(self.dir),
             "KABAR_DATABASE_URL": self.url,
@@ -532,11 +538,13 @@ class Spawned:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        kabar = Path(sys.executable).parent / "kabar"
+        cmd = [str(Path(sys.executable).parent / "kabar"), "serve", "--migrate"]
+        if self.cprofile:  # deterministic profile of the server's main thread, written at exit
+            cmd = [sys.executable, "-m", "cProfile", "-o", str(self.cprofile.resolve()), *cmd]
         env = {k: v for k, v in os.environ.items() if not k.startswith("KABAR_")} | self.env
         with (self.dir / "server.log").open("wb") as out:
             self.proc = await asyncio.create_subprocess_exec(
-                kabar, "serve", "--migrate", cwd=self.dir, env=env, stdout=out, stderr=out
+                *cmd, cwd=self.dir, env=env, stdout=out, stderr=out
             )
         self.pid_file.write_text(str(self.proc.pid))
         async with aiohttp.ClientSession() as s:
@@ -579,27 +587,30 @@ class Profiler:
             if not pid:
                 raise SystemExit("--profile-dir needs the server's PID (--pid-file or --spawn)")
             self.dir.mkdir(parents=True, exist_ok=True)
+        self.rec: asyncio.subprocess.Process | None = None
+        self.out: Path | None = None
 
-    @contextlib.asynccontextmanager
-    async def phase(self, name: str) -> AsyncIterator[None]:
+    async def start(self, name: str) -> None:
+        """Start recording ``name`` (a no-op without --profile-dir); it runs until stop()."""
         if not self.dir or not self.py_spy:
-            yield
             return
-        out = self.dir / f"{name}.speedscope.json"
-        rec = await asyncio.create_subprocess_exec(
+        self.out = self.dir / f"{name}.speedscope.json"
+        self.rec = await asyncio.create_subprocess_exec(
             self.py_spy,
-            *("record", "--pid", str(self.pid), "--rate", "200", "--nonblocking"),
-            *("--format", "speedscope", "--output", str(out)),
+            *("record", "--pid", str(self.pid), "--rate", "200", "--nonblocking", "--gil"),
+            *("--format", "speedscope", "--output", str(self.out)),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
         await asyncio.sleep(1.0)  # py-spy attaches
-        try:
-            yield
-        finally:
-            rec.send_signal(signal.SIGINT)
-            _, err = await rec.communicate()
-            log(f"profile {out}: {err.decode().strip().splitlines()[-1:]}")
+
+    async def stop(self) -> None:
+        if self.rec is None:
+            return
+        self.rec.send_signal(signal.SIGINT)
+        _, err = await self.rec.communicate()
+        self.rec = None
+        log(f"profile {self.out}: {err.decode().strip().splitlines()[-1:]}")
 
 
 # -- main -----------------------------------------------------------------------------------
@@ -617,7 +628,7 @@ def versions() -> dict[str, str | None]:
 
 async def run(a: argparse.Namespace, base: str, database: str | None) -> dict[str, Any]:
     proc = Proc(a.pid_file)
-    profiler = Profiler(a.profile_dir, proc.pid)
+    proc.profiler = Profiler(a.profile_dir, proc.pid) if a.profile_dir else None
     receivers = max(max(a.receivers), max(a.ws_receivers or [0]))
     n_users = 1 + max(receivers, a.senders)
     conn = aiohttp.TCPConnector(limit=0)  # no client-side connection cap
@@ -642,35 +653,30 @@ async def run(a: argparse.Namespace, base: str, database: str | None) -> dict[st
             "stream_position_before": health.get("stream_position"),
         }
         log(f"(a) {a.messages} sequential sends")
-        async with profiler.phase("send_seq"):
-            res["send_seq"] = await phase_send_seq(api, proc, users[0], room, a.messages)
+        res["send_seq"] = await phase_send_seq(api, proc, users[0], room, a.messages)
         log("   ", res["send_seq"])
         for r in a.receivers:
             log(f"(b) fan-out to {r} receivers, {a.fanout_msgs} messages")
-            async with profiler.phase(f"fanout_{r}"):
-                res[f"fanout_{r}"] = await phase_fanout(
-                    api, proc, users[0], users[1 : 1 + r], a.fanout_msgs
-                )
+            res[f"fanout_{r}"] = await phase_fanout(
+                api, proc, users[0], users[1 : 1 + r], a.fanout_msgs
+            )
             log("   ", res[f"fanout_{r}"])
         log(f"(c) {a.senders} concurrent senders x {a.per_sender}")
-        async with profiler.phase("concurrent"):
-            res["concurrent"] = await phase_concurrent(
-                api, proc, users[1 : 1 + a.senders], room, a.per_sender
-            )
+        res["concurrent"] = await phase_concurrent(
+            api, proc, users[1 : 1 + a.senders], room, a.per_sender
+        )
         log("   ", res["concurrent"])
         for r in a.ws_receivers:
             log(f"(b') kabar-only: fan-out to {r} WebSocket receivers, {a.fanout_msgs} messages")
-            async with profiler.phase(f"fanout_ws_{r}"):
-                res[f"fanout_ws_{r}"] = await phase_fanout_ws(
-                    api, proc, users[0], users[1 : 1 + r], a.fanout_msgs
-                )
+            res[f"fanout_ws_{r}"] = await phase_fanout_ws(
+                api, proc, users[0], users[1 : 1 + r], a.fanout_msgs
+            )
             log("   ", res[f"fanout_ws_{r}"])
         if a.senders_ws:
             log(f"(d) kabar-only: {a.senders} concurrent WebSocket senders x {a.per_sender}")
-            async with profiler.phase("concurrent_ws"):
-                res["concurrent_ws"] = await phase_concurrent_ws(
-                    api, proc, users[1 : 1 + a.senders], room, a.per_sender
-                )
+            res["concurrent_ws"] = await phase_concurrent_ws(
+                api, proc, users[1 : 1 + a.senders], room, a.per_sender
+            )
             log("   ", res["concurrent_ws"])
         res["srv_rss_end_kb"], res["srv_rss_hwm_kb"] = proc.rss_kb(), proc.rss_kb("VmHWM")
         res["client_cpu_s"] = round(sum(os.times()[:2]), 1)  # bench client shares the machine
@@ -723,6 +729,7 @@ def parser() -> argparse.ArgumentParser:
         "--keep-data", action="store_true", help="--spawn: keep the data dir (and server.log)"
     )
     p.add_argument("--profile-dir", help="record the server with py-spy per phase into this dir")
+    p.add_argument("--cprofile", metavar="FILE", help="--spawn: run the server under cProfile")
     p.add_argument("--messages", type=int, default=2000, help="(a) sequential messages")
     p.add_argument(
         "--receivers", type=int, nargs="+", default=[10, 100], help="(b) receiver counts"

@@ -5,7 +5,8 @@
 
 For each thread: samples and seconds, then the functions with the most *self* time (the frame
 on top of the stack) and the most *total* time (anywhere on the stack), each as
-function (file:line), where the line is the hottest line of that function. --match keeps only
+function (file:line), where the line is the hottest line of that function; --by-package sums
+the self time per package instead (kabar per subpackage). --match keeps only
 functions whose file path contains the string in the total list (e.g. kabar/ for kabar's own
 code). Paths are shortened to the part after site-packages/ or src/.
 """
@@ -54,6 +55,31 @@ class Table:
         return out
 
 
+def package(frame: dict[str, Any]) -> str:
+    """Where a frame's code lives: a top-level package, kabar's subpackage, or the stdlib module."""
+    parts = short(frame["file"]).split("/")
+    if parts[0] == "kabar" and len(parts) > 2:
+        return f"kabar.{parts[1]}"
+    if frame["name"] == "Runner.run":
+        return "event loop (uvloop, C)"
+    return parts[0].removesuffix(".py")
+
+
+def by_package(doc: dict[str, Any]) -> list[str]:
+    """Self time per package, over all threads: who burns the samples."""
+    frames = doc["shared"]["frames"]
+    weights: Counter[str] = Counter()
+    for prof in doc["profiles"]:
+        for stack, w in zip(prof["samples"], prof["weights"], strict=True):
+            if stack:
+                weights[package(frames[stack[-1]])] += w
+    total = sum(weights.values())
+    out = [f"self time by package, all threads: {total:.2f} s"]
+    for name, w in weights.most_common():
+        out.append(f"  {100 * w / total:5.1f}%  {w:7.2f}s  {name}")
+    return out
+
+
 def summarise(doc: dict[str, Any], top: int, match: str | None) -> list[str]:
     frames = doc["shared"]["frames"]
     out = []
@@ -83,10 +109,11 @@ def main() -> None:
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--match", help="total list: only files whose path contains this")
     p.add_argument("--min-seconds", type=float, default=0.05, help="skip threads with less")
+    p.add_argument("--by-package", action="store_true", help="only the self time per package")
     a = p.parse_args()
     doc = json.loads(a.profile.read_text())
     doc["profiles"] = [q for q in doc["profiles"] if sum(q["weights"]) >= a.min_seconds]
-    print("\n".join(summarise(doc, a.top, a.match)))
+    print("\n".join(by_package(doc) if a.by_package else summarise(doc, a.top, a.match)))
 
 
 if __name__ == "__main__":
