@@ -14,6 +14,8 @@ driver stack and SQLite itself:
   concurrent   S tasks x K sequential sends at once: batch sizes, ms per send
   fanout       R accounts waiting in SyncService.sync (the long-poll, minus HTTP), lock-step
                messages: ms from send start until all R waiters returned, per message
+  janitor      the to-device janitor's flush after R devices synced (what it does every second
+               while they poll): ms the writer is busy with it, and a send queued behind it
 
 Nothing here changes kabar; the counters wrap aiosqlite and SQLAlchemy events in this process.
 Progress to stderr, ONE JSON line to stdout.
@@ -198,6 +200,24 @@ async def fanout(
     }
 
 
+async def janitor(
+    services: Services, sender: Any, receivers: list[Any], conv: str
+) -> dict[str, Any]:
+    """One janitor flush after every receiver synced once, and a send queued right behind it."""
+    services.to_device_janitor._acked.clear()  # start from nothing pending
+    for r in receivers:
+        await services.sync.sync(r.account_id, r.device_id, services.hub.watermark, 0, 500)
+    t0 = time.perf_counter()
+    flush = asyncio.create_task(services.to_device_janitor.flush())
+    await asyncio.sleep(0)  # the flush job is queued first
+    await services.conversations.send(
+        sender, conv, f"j{time.time_ns()}", envelope("j"), "127.0.0.1"
+    )
+    send_ms = 1000 * (time.perf_counter() - t0)
+    await flush
+    return {"devices": len(receivers), "send_behind_flush_ms": round(send_ms, 2)}
+
+
 async def main(a: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="kabar-sendpath-"))
     res: dict[str, Any] = {"floor": floor(tmp / "floor.db", a.messages)}
@@ -226,6 +246,8 @@ async def main(a: argparse.Namespace) -> None:
         receivers = principals[1 : 1 + a.receivers]
         res["fanout"] = await fanout(services, principals[0], receivers, a.fanout_msgs)
         log("fanout", res["fanout"])
+        res["janitor"] = await janitor(services, principals[0], receivers, conv)
+        log("janitor", res["janitor"])
     finally:
         await shutdown_services(services)
     print(json.dumps(res, separators=(",", ":")))
