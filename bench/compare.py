@@ -302,6 +302,10 @@ def main() -> None:
         "",
     ]
     lines += sqlite_table(sq, kab)
+    load_txt = a.directory / "load.txt"
+    if load_txt.exists():
+        lines += ["", "Load on the machine at each step (other work skews the numbers):", "", "```"]
+        lines += [load_txt.read_text().rstrip(), "```"]
     print("\n".join(lines))
 
 

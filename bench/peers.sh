@@ -42,6 +42,11 @@ fi
 mkdir -p "$OUT"
 [ -x "$PY" ] || { echo "no $PY: run 'make install' first" >&2; exit 1; }
 log() { echo "[$(date +%T)] $*" >&2; }
+# Other work on the box skews every number: note the load and the busiest other processes.
+load() {
+  { echo "$(date +%T) $1: loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+    ps -eo pcpu=,comm= --sort=-pcpu | head -3 | sed 's/^/    /'; } >>"$OUT/load.txt"
+}
 has() { [[ " $STEPS " == *" $1 "* ]]; }
 
 # The machine and the exact inputs, next to the results.
@@ -65,6 +70,7 @@ cleanup() { if [ -n "$synapse_started" ]; then DATA=$SYNAPSE_DATA "$PEERS/synaps
 trap cleanup EXIT
 
 if has synapse; then
+  load "before synapse"
   log "Synapse: setup (fresh SQLite), start, bench, stop"
   "$PEERS/synapse/setup.sh" >&2
   synapse_started=1
@@ -76,6 +82,7 @@ if has synapse; then
 fi
 
 if has kabar; then
+  load "before kabar"
   log "kabar: fresh SQLite, server spawned by bench/messaging.py"
   # shellcheck disable=SC2086  # KABAR_BENCH_ARGS is a list of options
   "$PY" "$REPO/bench/messaging.py" --spawn "${SIZES[@]}" ${KABAR_BENCH_ARGS:-} \
@@ -83,6 +90,7 @@ if has kabar; then
 fi
 
 if has ceiling; then
+  load "before ceiling"
   log "ceiling: bare relay (aiohttp client), then SQLite commit rates"
   "$PEERS/ceiling/run.sh" --client aiohttp "${SIZES[@]}" \
     >"$OUT/ceiling-relay.json" 2> >(tee "$OUT/ceiling-relay.log" >&2)
@@ -91,5 +99,6 @@ if has ceiling; then
     >"$OUT/ceiling-sqlite.json" 2> >(tee "$OUT/ceiling-sqlite.log" >&2)
 fi
 
+load "end"
 sleep 0.5  # let the tee'd logs flush
 "$PY" "$REPO/bench/compare.py" "$OUT" | tee "$OUT/compare.md"
