@@ -28,10 +28,13 @@ Messages are opaque ciphertext to kabar: the benchmark puts the body text ("<tag
 
 Server RSS (/proc/PID/status VmRSS, as `ps -o rss`) is sampled every 0.1 s during fan-out and
 srv_cpu_s (utime + stime) is measured per phase from --pid-file; client_cpu_s is this
-process's own CPU time. --spawn starts a server of its own (fresh SQLite in a temporary
-directory, or --database-url) and writes its PID file. --profile-dir records the server with
-py-spy (speedscope format) during each phase: such a run measures the profiler too, so do not
-quote its numbers. Progress goes to stderr and ONE compact JSON line to stdout.
+process's own CPU time; server_metrics comes from kabar's /metrics around the measured part
+(group-commit batches, jobs per batch, mean batch time, mean server time per route).
+--spawn starts a server of its own (fresh SQLite in a temporary directory, or --database-url)
+and writes its PID file. --profile-dir records the server with py-spy (speedscope format,
+samples of the GIL holder) during the measured part of each phase, --cprofile runs the spawned
+server under cProfile; such runs measure the profiler too, so do not quote their numbers.
+Progress goes to stderr and ONE compact JSON line to stdout. See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -508,6 +511,17 @@ async def phase_concurrent_ws(
 # -- a server of our own --------------------------------------------------------------------
 
 
+# uvicorn re-raises SIGTERM after its graceful shutdown; a Python handler turns it into
+# SystemExit, which cProfile.run catches before writing the profile.
+CPROFILE_SERVE = """
+import cProfile, signal, sys
+out, sys.argv = sys.argv[1], ["kabar", "serve", "--migrate"]
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+from kabar.cli.main import main
+cProfile.run("main()", out)
+"""
+
+
 class Spawned:
     """``kabar serve --migrate`` in the background, with a fresh data directory and PID file."""
 
@@ -540,7 +554,7 @@ class Spawned:
     async def start(self) -> None:
         cmd = [str(Path(sys.executable).parent / "kabar"), "serve", "--migrate"]
         if self.cprofile:  # deterministic profile of the server's main thread, written at exit
-            cmd = [sys.executable, "-m", "cProfile", "-o", str(self.cprofile.resolve()), *cmd]
+            cmd = [sys.executable, "-c", CPROFILE_SERVE, str(self.cprofile.resolve())]
         env = {k: v for k, v in os.environ.items() if not k.startswith("KABAR_")} | self.env
         with (self.dir / "server.log").open("wb") as out:
             self.proc = await asyncio.create_subprocess_exec(
