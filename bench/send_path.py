@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -250,6 +251,7 @@ async def main(a: argparse.Namespace) -> None:
         log("janitor", res["janitor"])
     finally:
         await shutdown_services(services)
+        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(res, separators=(",", ":")))
 
 
