@@ -14,9 +14,9 @@ help:
 	@echo "make test-reliability  the full reliability battery (crashes, outages, slow consumers)"
 	@echo "make lint        ruff + mypy --strict"
 	@echo "make fuzz        long schemathesis run against the OpenAPI document"
-	@echo "make bench       kabar benchmarks (bench/)"
+	@echo "make bench       kabar benchmark (bench/messaging.py --spawn; BENCH_ARGS=... for options)"
 	@echo "make bench-e2e   end-to-end encryption: 100-member group start and throughput"
-	@echo "make bench-peer  kabar vs Matrix Synapse vs a bare relay, same workload, same run"
+	@echo "make bench-peer  kabar vs Matrix Synapse vs a bare relay, same workload, same run (QUICK=1: ~4 min)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kabar needs Python 3.11 or newer")'
@@ -57,8 +57,10 @@ fmt: install
 fuzz: install
 	KABAR_FUZZ_EXAMPLES=300 $(PY) -m pytest -q tests/http/test_openapi_fuzz.py
 
+BENCH_ARGS ?=
+
 bench: install
-	$(PY) bench/messaging.py
+	$(PY) bench/messaging.py --spawn $(BENCH_ARGS)
 
 bench-e2e: install
 	$(PY) bench/e2e.py

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# kabar against Matrix Synapse and the ceiling (a bare relay, bare SQLite): the same workload,
+# on this machine, in ONE run, one after the other. What `make bench-peer` runs.
+#
+#   bench/peers.sh              # full sizes, ~15 min (Synapse alone ~10 min)
+#   QUICK=1 bench/peers.sh      # smaller sizes for all three, ~3-4 min
+#
+# Raw JSON, logs and the comparison (compare.md) go to bench/results/<date>[-quick][-N]/.
+# Env: KABAR_PEERS_DIR   the peer benchmarks (default: <repo>/../shared/peers, or next to
+#                        the main checkout when <repo> is a git worktree)
+#      RESULTS           output directory (default as above)
+#      STEPS             which parts to run (default "synapse kabar ceiling")
+#      KABAR_BENCH_ARGS  extra options for bench/messaging.py (e.g. --database-url ...)
+#      PY                kabar's python (default <repo>/.venv/bin/python)
+# Synapse's own env overrides (VENV, DATA, PORT, SYNAPSE_VERSION) pass through to its scripts.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+# Default: ../shared/peers next to the repository; in a git worktree, next to the main checkout.
+if [ -z "${KABAR_PEERS_DIR:-}" ]; then
+  KABAR_PEERS_DIR=$REPO/../shared/peers
+  if [ ! -d "$KABAR_PEERS_DIR" ]; then
+    common=$(git -C "$REPO" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+    [ -n "$common" ] && KABAR_PEERS_DIR=$(dirname "$common")/../shared/peers
+  fi
+fi
+PEERS=$(cd "$KABAR_PEERS_DIR" && pwd) || { echo "no peer benchmarks at $KABAR_PEERS_DIR: set KABAR_PEERS_DIR" >&2; exit 1; }
+PY=${PY:-$REPO/.venv/bin/python}
+STEPS=${STEPS:-synapse kabar ceiling}
+SYNAPSE_DATA=${DATA:-/tmp/peers/synapse-data}
+SYNAPSE_VENV=${VENV:-/tmp/peers/synapse-venv}
+
+SIZES=() SQLITE_ARGS=() SUFFIX=""
+if [ "${QUICK:-0}" = 1 ]; then
+  SIZES=(--messages 300 --fanout-msgs 50 --per-sender 30)
+  SQLITE_ARGS=(--seconds 1)
+  SUFFIX=-quick
+fi
+OUT=${RESULTS:-$REPO/bench/results/$(date +%F)$SUFFIX}
+if [ -z "${RESULTS:-}" ] && [ -e "$OUT" ]; then
+  n=2; while [ -e "$OUT-$n" ]; do n=$((n + 1)); done; OUT=$OUT-$n
+fi
+mkdir -p "$OUT"
+[ -x "$PY" ] || { echo "no $PY: run 'make install' first" >&2; exit 1; }
+log() { echo "[$(date +%T)] $*" >&2; }
+# Other work on the box skews every number: note the load and the busiest other processes.
+load() {
+  { echo "$(date +%T) $1: loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+    ps -eo pcpu=,comm= --sort=-pcpu | head -3 | sed 's/^/    /'; } >>"$OUT/load.txt"
+}
+has() { [[ " $STEPS " == *" $1 "* ]]; }
+
+# The machine and the exact inputs, next to the results.
+"$PY" - "$OUT/meta.json" "$REPO" "$PEERS" "${QUICK:-0}" "$STEPS" "${SIZES[@]}" <<'PY'
+import json, os, platform, subprocess, sys, time
+out, repo, peers, quick, steps, *sizes = sys.argv[1:]
+git = lambda *a: subprocess.run(["git", "-C", repo, *a], capture_output=True, text=True).stdout.strip()
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), None)
+mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+json.dump({"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": quick == "1", "steps": steps.split(),
+           "sizes": sizes, "cpu": cpu, "cpus": os.cpu_count(), "mem_gib": round(mem / 2**20, 1),
+           "kernel": platform.release(), "python": platform.python_version(),
+           "kabar_commit": git("rev-parse", "HEAD"), "kabar_dirty": bool(git("status", "--porcelain", "src")),
+           "peers_dir": peers, "loadavg_before": os.getloadavg()}, open(out, "w"), indent=1)
+PY
+log "results in $OUT"
+
+# Only what this script started is stopped, and only by its PID file.
+synapse_started=
+cleanup() { if [ -n "$synapse_started" ]; then DATA=$SYNAPSE_DATA "$PEERS/synapse/stop.sh" >&2 || true; fi; }
+trap cleanup EXIT
+
+if has synapse; then
+  load "before synapse"
+  log "Synapse: setup (fresh SQLite), start, bench, stop"
+  "$PEERS/synapse/setup.sh" >&2
+  synapse_started=1
+  "$PEERS/synapse/start.sh" >&2
+  "$SYNAPSE_VENV/bin/python" "$PEERS/synapse/bench.py" --config "$SYNAPSE_DATA/bench.yaml" \
+    --pid-file "$SYNAPSE_DATA/synapse.pid" "${SIZES[@]}" >"$OUT/synapse.json" 2> >(tee "$OUT/synapse.log" >&2)
+  DATA=$SYNAPSE_DATA "$PEERS/synapse/stop.sh" >&2
+  synapse_started=
+fi
+
+if has kabar; then
+  load "before kabar"
+  log "kabar: fresh SQLite, server spawned by bench/messaging.py"
+  # shellcheck disable=SC2086  # KABAR_BENCH_ARGS is a list of options
+  "$PY" "$REPO/bench/messaging.py" --spawn "${SIZES[@]}" ${KABAR_BENCH_ARGS:-} \
+    >"$OUT/kabar.json" 2> >(tee "$OUT/kabar.log" >&2)
+fi
+
+if has ceiling; then
+  load "before ceiling"
+  log "ceiling: bare relay (aiohttp client), then SQLite commit rates"
+  "$PEERS/ceiling/run.sh" --client aiohttp "${SIZES[@]}" \
+    >"$OUT/ceiling-relay.json" 2> >(tee "$OUT/ceiling-relay.log" >&2)
+  # kabar's python, so the SQLite library measured is the one kabar runs on.
+  "$PY" "$PEERS/ceiling/sqlite_ceiling.py" "${SQLITE_ARGS[@]}" \
+    >"$OUT/ceiling-sqlite.json" 2> >(tee "$OUT/ceiling-sqlite.log" >&2)
+fi
+
+load "end"
+sleep 0.5  # let the tee'd logs flush
+"$PY" "$REPO/bench/compare.py" "$OUT" | tee "$OUT/compare.md"
