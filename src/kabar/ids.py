@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import threading
 from typing import Literal, NewType
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -93,10 +94,14 @@ class EventIdCodec:
             raise ValueError("the event id key is 32 bytes")
         cipher = Cipher(algorithms.AES256(key), modes.ECB())  # one block: a PRP, not a mode
         self._cipher = cipher
+        # ECB contexts keep no state between blocks, so one per thread is reused for every id.
+        self._local = threading.local()
 
     def encode(self, position: int) -> EventId:
-        encryptor = self._cipher.encryptor()
-        block = encryptor.update(position.to_bytes(16, "big")) + encryptor.finalize()
+        encryptor = getattr(self._local, "encryptor", None)
+        if encryptor is None:
+            encryptor = self._local.encryptor = self._cipher.encryptor()
+        block = encryptor.update(position.to_bytes(16, "big"))
         return EventId("e_" + base64.b32encode(block).decode().rstrip("=").lower())
 
     def decode(self, event_id: str) -> int | None:

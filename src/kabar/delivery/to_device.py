@@ -130,8 +130,7 @@ class ToDeviceJanitor:
         acked, self._acked = self._acked, {}
 
         async def job(tx: WriteTx) -> None:
-            for device_id, position in acked.items():
-                await store.delete_delivered_to_device(tx.conn, device_id, position)
+            await store.delete_delivered_to_device(tx.conn, acked)
 
         try:
             await self._writer.run(job)

@@ -204,10 +204,16 @@ async def to_device_in_range(conn: Executor, after: int, upto: int) -> list[Reco
     return list(await conn.execute(query))
 
 
-async def delete_delivered_to_device(conn: Executor, device_id: str, upto: int) -> None:
-    await conn.execute(
-        delete(to_device).where(to_device.c.device_id == device_id, to_device.c.pos <= upto)
-    )
+DELETE_DELIVERED = delete(to_device).where(
+    to_device.c.device_id == bindparam("device"), to_device.c.pos <= bindparam("upto")
+)
+
+
+async def delete_delivered_to_device(conn: Executor, acknowledged: dict[str, int]) -> None:
+    """Drop what each device has acknowledged: one statement, executed for many devices."""
+    if acknowledged:
+        params = [{"device": device, "upto": upto} for device, upto in acknowledged.items()]
+        await conn.execute(DELETE_DELIVERED, params)
 
 
 async def conversation_history(
