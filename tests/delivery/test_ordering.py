@@ -186,3 +186,17 @@ async def test_a_slow_consumer_is_disconnected_and_resumes_without_loss(make_ser
         rest = await _stream_until(api, bob, 120 - len(received), since=token)
         assert received + [text_of(e).split(":")[0] for e in rest] == [str(i) for i in range(120)]
         await api.close()
+
+
+async def test_a_new_device_can_start_from_now_instead_of_replaying(api: Api) -> None:
+    alice, bob = await api.register(), await api.register()
+    direct = await api.direct(alice, bob)
+    for i in range(5):
+        await api.send(alice, direct, f"old{i}")
+    new_device = await api.login(bob.username)
+    position = await api.call("GET", "/v1/sync/position", new_device)
+    await api.send(alice, direct, "new")
+    body = await api.sync(new_device, since=position["next"])
+    assert [text_of(e) for e in body["events"]] == ["new"]
+    history = await api.history(new_device, direct)
+    assert len([e for e in history["events"] if e["type"] == "message"]) == 6

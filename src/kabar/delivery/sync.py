@@ -63,6 +63,11 @@ class SyncService:
         self._janitor = janitor
         self.page_max = page_max
 
+    async def current_position(self) -> int:
+        """The latest committed position: a token that skips everything before now."""
+        async with self._db.read() as conn:
+            return await store.read_position(conn)
+
     async def read_page(self, account_id: str, device_id: str, after: int, limit: int) -> SyncPage:
         async with self._db.read() as conn:
             upto = await store.read_position(conn)

@@ -97,6 +97,18 @@ async def sync(
     return Response(sync_body(page, counts), media_type="application/json")
 
 
+class PositionOut(BaseModel):
+    next: str = Field(description="a `since` that skips everything committed so far")
+
+
+@router.get(
+    "/sync/position",
+    summary="The current stream position: a new device's first `since` if it wants no replay",
+)
+async def sync_position(_: Authenticated, svc: Svc) -> PositionOut:
+    return PositionOut(next=encode_token(await svc.sync.current_position()))
+
+
 @router.post("/to-device", summary="Send opaque payloads to many devices (idempotent on txn_id)")
 async def send_to_device(
     body: ToDeviceRequest, caller: AuthenticatedCaller, svc: Svc
