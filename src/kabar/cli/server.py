@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from kabar.app import build_services, create_app, shutdown_services
-from kabar.config import Config, load_config
+from kabar.config import Config, load_config, sqlalchemy_url
 from kabar.errors import Conflict, KabarError
 from kabar.logs import configure as configure_logging
 from kabar.store import migrate
@@ -134,3 +136,30 @@ def db_current(config_path: ConfigOption = None) -> None:
     current, head = asyncio.run(run())
     state = "current" if current == head else f"behind (head is {head})"
     console.print(f"schema revision {current}: {state}")
+
+
+@db_app.command("backup")
+def db_backup(
+    destination: Annotated[Path, typer.Argument(help="file to write the copy to")],
+    config_path: ConfigOption = None,
+) -> None:
+    """Copy a SQLite database consistently while kabar runs (PostgreSQL: use pg_dump)."""
+    config = _config(config_path)
+    url = make_url(sqlalchemy_url(config.database.url))
+    if url.get_backend_name() != "sqlite" or not url.database:
+        console.print(
+            "[red]error:[/red] db backup copies SQLite databases; for PostgreSQL use pg_dump"
+        )
+        raise typer.Exit(2)
+    if destination.exists():
+        console.print(f"[red]error:[/red] {destination} exists; choose a new file")
+        raise typer.Exit(2)
+    source = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True)
+    target = sqlite3.connect(destination)
+    try:
+        # SQLite's online backup: a consistent snapshot even while the writer commits.
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    console.print(f"copied {url.database} to {destination}")
