@@ -46,7 +46,7 @@ from kabar.http import (
     stream,
     sync,
 )
-from kabar.http.middleware import BodyLimit, RequestMetrics
+from kabar.http.middleware import BodyLimit, RequestMetrics, StorageOutages
 from kabar.ids import EventIdCodec
 from kabar.keys.backup import BackupService
 from kabar.keys.service import KeyService
@@ -209,6 +209,7 @@ def create_app(config: Config, *, run_migrations: bool = False) -> FastAPI:
         max_bytes=config.limits.request_max_bytes,
         overrides={"/v1/blobs": config.media.blob_max_bytes},
     )
+    app.add_middleware(StorageOutages)
     app.add_middleware(RequestMetrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

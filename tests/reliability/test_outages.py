@@ -26,7 +26,7 @@ class Load:
     def __init__(self, c: Cluster, group: str, senders: list[User]) -> None:
         self.c, self.group, self.senders = c, group, senders
         self.acked: dict[str, int] = {}
-        self.refused: set[str] = set()
+        self.refused: dict[str, User] = {}
         self.answers: list[tuple[int, float]] = []
         self.problems: list[str] = []
         self.stop = asyncio.Event()
@@ -42,7 +42,7 @@ class Load:
                 self.answers.append((200, time.monotonic() - started))
             except ApiError as error:
                 self.answers.append((error.status, time.monotonic() - started))
-                self.refused.add(txn)
+                self.refused[txn] = sender
                 if error.status != 503 or "retry-after" not in error.headers:
                     self.problems.append(f"{txn}: {error.status} {error.body}")
             except TimeoutError:
@@ -132,8 +132,10 @@ async def test_a_postgres_outage_answers_503_and_recovers_without_duplicates(
         assert any(status == 503 for status, _ in load.answers), "the outage was not noticed"
         assert first_success is not None, "sends did not recover"
         # Clients resend what was refused, with the same txn_id: nothing may double.
-        for txn in sorted(load.refused - set(load.acked)):
-            sent = await send_until_acked(c, senders[0], group, txn)
+        for txn, sender in sorted(load.refused.items()):
+            if txn in load.acked:
+                continue
+            sent = await send_until_acked(c, sender, group, txn)
             load.acked[txn] = sent["seq"]
         events = [e for e in await c.api(0).sync_all(readers[0]) if e["type"] == "message"]
         txns = [e["txn_id"] for e in events]

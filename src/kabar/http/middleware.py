@@ -6,13 +6,17 @@ the hot path and never buffers bodies or breaks WebSockets.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kabar import metrics
-from kabar.errors import PayloadTooLarge
+from kabar.errors import PayloadTooLarge, Unavailable
 from kabar.http.problems import render
+from kabar.store.database import is_unavailable
+
+log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(Exception):
@@ -87,6 +91,38 @@ class BodyLimit:
                 raise
             if not replaced:
                 await render(error)(scope, receive, send)
+
+
+class StorageOutages:
+    """Answer 503 (with Retry-After) when a request fails because the database is unreachable.
+
+    This runs inside Starlette's error middleware on purpose: that one re-raises after
+    answering, and the server then drops the connection instead of letting the client
+    read the answer.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started or not is_unavailable(exc):
+                raise
+            log.warning("storage unavailable: %s", exc.__class__.__name__)
+            await render(Unavailable("storage is unavailable; retry shortly"))(scope, receive, send)
 
 
 class RequestMetrics:

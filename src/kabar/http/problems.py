@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kabar.errors import ErrorCode, KabarError, RateLimited, Unavailable
-from kabar.store.database import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +102,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        if is_unavailable(exc):
-            log.warning("storage unavailable: %s", exc.__class__.__name__)
-            return render(Unavailable("storage is unavailable; retry shortly"))
         reference = secrets.token_hex(6)
         log.error("unhandled error (reference %s)", reference, exc_info=exc)
         body = {
