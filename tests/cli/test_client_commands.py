@@ -169,3 +169,19 @@ async def test_login_with_the_recovery_key_reads_old_messages(terminal) -> None:
     restored = await tablet.json("backup", "restore", registered["recovery_key"])
     assert restored["restored_sessions"] >= 1
     assert [m["body"] for m in await tablet.json("read", f"@{friend_name}")] == ["an old message"]
+
+
+async def test_a_message_deleted_for_everyone_disappears_from_both_terminals(terminal) -> None:  # noqa: ANN001
+    alice, alice_name = await _account(terminal, "alice")
+    bob, bob_name = await _account(terminal, "bob")
+    await alice("send", f"@{bob_name}", "typo in the address")
+    await alice("send", f"@{bob_name}", "the right address is 12 Quay Street")
+    [first, _second] = await bob.json("read", f"@{alice_name}")
+    deleted = await alice("delete", first["event_id"][:10])
+    assert deleted.exit_code == 0, deleted.output
+    assert "for everyone" in deleted.stdout
+    remaining = [m["body"] for m in await bob.json("read", f"@{alice_name}")]
+    assert remaining == ["the right address is 12 Quay Street"]
+    assert await bob.json("search", "typo") == []
+    refused = await bob("delete", first["event_id"][:10])
+    assert refused.exit_code != 0

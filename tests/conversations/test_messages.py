@@ -191,3 +191,45 @@ async def test_a_full_to_device_queue_refuses_more_and_says_so(make_server) -> N
         body = {"txn_id": "q9", "type": "t", "messages": {bob.device_id: {"n": 9}}}
         assert (await api.call("POST", "/v1/to-device", alice, json=body))["sent"] == 1
         await api.close()
+
+
+async def test_the_sender_or_a_group_admin_deletes_a_message_for_everyone(api: Api) -> None:
+    owner, member, other = [await api.register() for _ in range(3)]
+    group = await api.group(owner, member, other)
+    commitment = os.urandom(32)
+    mine = await api.send(member, group, "regrettable", commitment=commitment)
+    theirs = await api.send(other, group, "spam")
+    with pytest.raises(ApiError) as not_allowed:
+        await api.call("DELETE", f"/v1/conversations/{group}/messages/{theirs['event_id']}", member)
+    assert (not_allowed.value.status, not_allowed.value.code) == (403, "insufficient_role")
+    await api.call("DELETE", f"/v1/conversations/{group}/messages/{mine['event_id']}", member)
+    await api.call("DELETE", f"/v1/conversations/{group}/messages/{theirs['event_id']}", owner)
+    events = [e for e in await api.sync_all(other) if e["conversation_id"] == group]
+    tombstones = [e for e in events if e["type"] == "message.deleted"]
+    assert [(t["content"]["event_id"], t["content"]["as"]) for t in tombstones] == [
+        (mine["event_id"], "sender"),
+        (theirs["event_id"], "admin"),
+    ]
+    originals = [e for e in events if e["type"] == "message"]
+    assert all("ciphertext" not in e["content"] for e in originals)
+    assert originals[0]["content"] == {
+        "redacted": True,
+        "franking_commitment": base64.b64encode(commitment).decode(),
+    }
+    history = await api.history(owner, group)
+    assert all(
+        "ciphertext" not in e["content"] for e in history["events"] if e["type"] == "message"
+    )
+
+
+async def test_outsiders_cannot_delete_or_probe_messages(api: Api) -> None:
+    alice, bob, eve = [await api.register() for _ in range(3)]
+    direct = await api.direct(alice, bob)
+    sent = await api.send(alice, direct)
+    for event_id in (sent["event_id"], "e_" + "a" * 26):
+        with pytest.raises(ApiError) as error:
+            await api.call("DELETE", f"/v1/conversations/{direct}/messages/{event_id}", eve)
+        assert error.value.status == 404
+    with pytest.raises(ApiError) as bobs:
+        await api.call("DELETE", f"/v1/conversations/{direct}/messages/{sent['event_id']}", bob)
+    assert bobs.value.status == 403

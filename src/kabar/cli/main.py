@@ -37,6 +37,7 @@ app.command("chat")(chat.chat)
 app.add_typer(messaging.group_app, name="group")
 app.command("search")(messaging.search)
 app.command("report")(messaging.report)
+app.command("delete")(messaging.delete)
 
 
 def main() -> None:

@@ -253,6 +253,22 @@ def report(
     )
 
 
+def delete(
+    message: Annotated[str, typer.Argument(help="the message id (a prefix is enough)")],
+    json_output: Json = False,
+) -> None:
+    """Delete a message for everyone: your own, or any in a group you administer."""
+
+    async def work() -> str:
+        async with signed_in(catch_up=False) as (session, _):
+            event_id = session.references.event_id(message)
+            await session.delete_message(message)
+            return event_id
+
+    event_id = run(work, json_output=json_output)
+    _done(json_output, {"deleted": event_id}, f"deleted {short_id(event_id)} for everyone")
+
+
 def _done(json_output: bool, value: Any, text: str) -> None:
     if json_output:
         emit_json(value)

@@ -186,6 +186,10 @@ class Api:
 
     # -- reports --------------------------------------------------------------------
 
+    async def delete_message(self, conversation_id: str, event_id: str) -> None:
+        path = f"/v1/conversations/{quote(conversation_id)}/messages/{quote(event_id)}"
+        await self.http.request("DELETE", path)
+
     async def report_message(self, body: dict[str, str], reason: str | None) -> JsonObject:
         payload: JsonObject = {**body}
         if reason:

@@ -50,6 +50,7 @@ from kabar.client.stream import StreamItem
 
 log = logging.getLogger(__name__)
 
+MESSAGE_DELETED = "message.deleted"
 LEAVES = ("member.left", "member.removed")
 ARRIVALS = ("member.joined", "member.devices_changed")
 
@@ -148,12 +149,19 @@ class Receiver:
     async def _event(self, event: dict[str, Any]) -> list[Update]:
         kind = event.get("type")
         if kind == "message":
+            if (event.get("content") or {}).get("redacted"):
+                # Deleted for everyone before we saw it: nothing to show or decrypt.
+                self._engine.store.delete_message(str(event.get("event_id")))
+                return []
             if self._engine.store.messages.has(str(event.get("event_id"))):
                 return []  # our own send, or already handled
             return [await self._decrypt(event)]
         conversation_id = event.get("conversation_id")
         if not isinstance(conversation_id, str):
             return []
+        if kind == MESSAGE_DELETED:
+            # The tombstone every client honours: forget our decrypted copy too.
+            self._engine.store.delete_message(str((event.get("content") or {}).get("event_id")))
         if kind == "conversation.created":
             self._rosters.created(event)
         self._rosters.apply(event)

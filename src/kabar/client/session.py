@@ -345,6 +345,15 @@ class Session:
                 found.append(message_from_entry(entry, self.username))
         return found
 
+    async def delete_message(self, reference: str) -> None:
+        """Delete a message for everyone (ours, or any message of a group we administer)."""
+        event_id = self.references.event_id(reference)
+        entry = self.store.messages.get(event_id)
+        if entry is None:
+            raise NotFoundLocally(f"message {reference} is not on this device")
+        await self.api.delete_message(entry.conversation_id, event_id)
+        self.store.delete_message(event_id)
+
     async def report(self, reference: str, reason: str | None = None) -> dict[str, Any]:
         """Report one received message; the server verifies it and learns only that message."""
         event_id = self.references.event_id(reference)

@@ -15,6 +15,7 @@ from typing import Any
 from kabar.accounts.models import Principal
 from kabar.accounts.ratelimit import RateLimiter
 from kabar.config import LimitsConfig, RateLimitsConfig
+from kabar.conversations import deletion
 from kabar.conversations import membership as jobs
 from kabar.conversations.roles import MemberRole
 from kabar.delivery import events as ev
@@ -197,6 +198,16 @@ class ConversationService:
         await self._writer.run(job)
 
     # -- messages ---------------------------------------------------------------------------
+
+    async def delete_message(
+        self, principal: Principal, conversation_id: str, event_id: str
+    ) -> None:
+        self._check_id(conversation_id)
+
+        async def job(tx: WriteTx) -> None:
+            await deletion.delete_message(tx, principal, conversation_id, event_id)
+
+        await self._writer.run(job)
 
     async def send(
         self,

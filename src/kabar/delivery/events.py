@@ -17,6 +17,8 @@ gapless ``seq``; account events carry neither::
     member.removed           content: account_id, username, by
     member.role_changed      content: account_id, username, role, by
     member.devices_changed   content: account_id, username (a member's device list changed)
+    message.deleted          content: event_id, by, as ("sender" or "admin"); the original's
+                             stored envelope is redacted to {"redacted": true, …}
 
 Feed events carry ``feed_id`` (a public account's id) and reach the accounts following
 that feed live (``feed_periods``); the account-targeted ``feed.followed`` /

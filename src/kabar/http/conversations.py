@@ -227,6 +227,21 @@ async def send_message(
     )
 
 
+@router.delete(
+    "/{conversation_id}/messages/{event_id}",
+    status_code=204,
+    summary="Delete a message for everyone (its sender, or a group admin): leaves a tombstone",
+)
+async def delete_message(
+    conversation_id: ConversationIdPath,
+    event_id: Annotated[str, Path(min_length=1, max_length=40)],
+    principal: Authenticated,
+    svc: Svc,
+) -> Response:
+    await svc.conversations.delete_message(principal, conversation_id, event_id)
+    return Response(status_code=204)
+
+
 @router.get(
     "/{conversation_id}/messages",
     summary="History, newest first, paging backwards by seq",

@@ -231,6 +231,10 @@ async def conversation_history(
     return list(await conn.execute(query))
 
 
+async def replace_content(conn: Executor, pos: int, content_json: str) -> None:
+    await conn.execute(update(events).where(events.c.pos == pos).values(content=content_json))
+
+
 async def event_at(conn: Executor, pos: int) -> Record | None:
     result = await conn.execute(select(*EVENT_COLUMNS).where(events.c.pos == pos))
     return result.first()
