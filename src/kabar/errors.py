@@ -40,6 +40,11 @@ class ErrorCode(enum.StrEnum):
     INVALID_ROLE = "invalid_role"
     NOT_ALLOWED_IN_DIRECT = "not_allowed_in_direct"
     CANNOT_MESSAGE_SELF = "cannot_message_self"
+    INVALID_HANDLE = "invalid_handle"
+    INVALID_SLUG = "invalid_slug"
+    INVALID_CURSOR = "invalid_cursor"
+    INVALID_IMAGE = "invalid_image"
+    INVALID_PUBLISH_TIME = "invalid_publish_time"
     # 401
     UNAUTHENTICATED = "unauthenticated"
     INVALID_CREDENTIALS = "invalid_credentials"
@@ -49,11 +54,18 @@ class ErrorCode(enum.StrEnum):
     ACCOUNT_DEACTIVATED = "account_deactivated"
     NOT_A_MEMBER = "not_a_member"
     INSUFFICIENT_ROLE = "insufficient_role"
+    NOT_AN_EDITOR = "not_an_editor"
+    NOT_AN_OWNER = "not_an_owner"
     # 404
     NOT_FOUND = "not_found"
     CONVERSATION_NOT_FOUND = "conversation_not_found"
     ACCOUNT_NOT_FOUND = "account_not_found"
     DEVICE_NOT_FOUND = "device_not_found"
+    PUBLIC_ACCOUNT_NOT_FOUND = "public_account_not_found"
+    ARTICLE_NOT_FOUND = "article_not_found"
+    REVISION_NOT_FOUND = "revision_not_found"
+    COMMENT_NOT_FOUND = "comment_not_found"
+    MEDIA_NOT_FOUND = "media_not_found"
     # 409
     USERNAME_UNAVAILABLE = "username_unavailable"
     IDENTITY_KEYS_IMMUTABLE = "identity_keys_immutable"
@@ -62,6 +74,12 @@ class ErrorCode(enum.StrEnum):
     GROUP_FULL = "group_full"
     TXN_ID_REUSED = "txn_id_reused"
     TOO_MANY_KEYS = "too_many_keys"
+    HANDLE_UNAVAILABLE = "handle_unavailable"
+    SLUG_TAKEN = "slug_taken"
+    REVISION_CONFLICT = "revision_conflict"
+    ARTICLE_STATE = "article_state"
+    LAST_OWNER = "last_owner"
+    MEDIA_QUOTA_EXCEEDED = "media_quota_exceeded"
     # 413
     PAYLOAD_TOO_LARGE = "payload_too_large"
     # 429

@@ -22,7 +22,9 @@ DeviceId = NewType("DeviceId", str)
 ConversationId = NewType("ConversationId", str)
 EventId = NewType("EventId", str)
 
-IdKind = Literal["a", "d", "c", "e", "b", "p", "r", "m"]
+# a account, d device, c conversation, e event, b blob, p public account, r article,
+# m media, n comment
+IdKind = Literal["a", "d", "c", "e", "b", "p", "r", "m", "n"]
 _ID_LENGTH = 2 + 26
 
 

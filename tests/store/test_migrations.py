@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from kabar.config import DatabaseConfig
 from kabar.store import migrate
 from kabar.store.database import Database
-from kabar.store.schema import metadata
+from kabar.store.schema import is_declared, metadata
 
 
 async def test_migrations_match_the_declared_schema(database_url: str) -> None:
@@ -21,7 +21,9 @@ async def test_migrations_match_the_declared_schema(database_url: str) -> None:
         assert await migrate.is_current(database)
 
         def diff(connection: Connection) -> list[Any]:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": is_declared}
+            )
             return list(compare_metadata(context, metadata))
 
         async with database.write() as conn:
