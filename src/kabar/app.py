@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,15 +34,40 @@ from kabar.delivery.sync import SyncService
 from kabar.delivery.to_device import ToDeviceJanitor, ToDeviceService
 from kabar.delivery.writer import STREAM_CHANNEL, Writer
 from kabar.errors import Unavailable
-from kabar.http import accounts, conversations, keys, ops, problems, stream, sync
+from kabar.http import (
+    accounts,
+    articles,
+    conversations,
+    keys,
+    media,
+    ops,
+    problems,
+    public_accounts,
+    stream,
+    subscriptions,
+    sync,
+)
 from kabar.http.middleware import BodyLimit, RequestMetrics
 from kabar.ids import EventIdCodec
 from kabar.keys.service import KeyService
+from kabar.media.storage import MediaStorage
+from kabar.media.uploads import MediaService
+from kabar.public.accounts import PublicAccountService
+from kabar.public.articles import ArticleService
+from kabar.public.comments import CommentService
+from kabar.public.reactions import ReactionService
+from kabar.public.reading import ArticleReader
+from kabar.public.scheduler import Scheduler
+from kabar.public.search import SearchService
+from kabar.public.views import ViewCounter
 from kabar.services import Services
 from kabar.store import migrate
 from kabar.store.database import Database
 from kabar.store.names import UsernameCache
 from kabar.store.schema import server_secrets
+from kabar.subscriptions.feed import FeedService
+from kabar.subscriptions.service import SubscriptionService
+from kabar.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +117,10 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     limiter = MemoryRateLimiter(enabled=config.rate_limits.enabled)
     auth = Authenticator(database, bus, config.security.auth_cache_seconds)
     janitor = ToDeviceJanitor(writer)
+    workers = Workers()
+    public_url = config.server.public_url
+    reader = ArticleReader(database, workers, config)
+    views = ViewCounter(database, writer)
     services = Services(
         config=config,
         database=database,
@@ -109,6 +139,17 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         to_device=ToDeviceService(writer, limiter, config.rate_limits, config.limits),
         to_device_janitor=janitor,
         sync=SyncService(database, hub, codec, names, janitor, config.limits.sync_page_max),
+        public_accounts=PublicAccountService(database, writer, public_url),
+        articles=ArticleService(database, writer, workers, limiter, config),
+        reader=reader,
+        comments=CommentService(database, writer, limiter, config),
+        reactions=ReactionService(database, writer),
+        views=views,
+        search=SearchService(database, config),
+        subscriptions=SubscriptionService(database, writer),
+        feed=FeedService(database, public_url, config.limits.public_page_max),
+        media=MediaService(writer, MediaStorage(config.media.directory), workers, limiter, config),
+        scheduler=Scheduler(database, writer, workers, views, public_url),
     )
     bus.on(control.DEVICES_REVOKED, lambda data: _on_devices_revoked(hub, data))
     bus.on(control.ACCOUNT_CHANGED, lambda d: _on_account_changed(hub, d))
@@ -116,6 +157,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     await hub.start()
     await writer.start()
     await janitor.start()
+    await services.scheduler.start()
     return services
 
 
@@ -133,6 +175,7 @@ def _on_account_changed(hub: Hub, data: dict[str, Any]) -> None:
 
 
 async def shutdown_services(services: Services) -> None:
+    await services.scheduler.stop()
     await services.to_device_janitor.stop()
     await services.to_device_janitor.flush()
     await services.writer.stop()
@@ -168,9 +211,18 @@ def create_app(config: Config, *, run_migrations: bool = False) -> FastAPI:
         sync.router,
         ops.router,
         stream.router,
+        public_accounts.router,
+        articles.router,
+        subscriptions.router,
+        media.router,
     ):
         app.include_router(router)
-    app.add_middleware(BodyLimit, max_bytes=config.limits.request_max_bytes)
+    image_paths = re.compile(r"/v1/media/images|/v1/public/accounts/[^/]+/avatar")
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=config.limits.request_max_bytes,
+        larger=((image_paths, config.limits.image_max_bytes),),
+    )
     app.add_middleware(RequestMetrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -15,7 +15,18 @@ from kabar.delivery.sync import SyncService
 from kabar.delivery.to_device import ToDeviceJanitor, ToDeviceService
 from kabar.delivery.writer import Writer
 from kabar.keys.service import KeyService
+from kabar.media.uploads import MediaService
+from kabar.public.accounts import PublicAccountService
+from kabar.public.articles import ArticleService
+from kabar.public.comments import CommentService
+from kabar.public.reactions import ReactionService
+from kabar.public.reading import ArticleReader
+from kabar.public.scheduler import Scheduler
+from kabar.public.search import SearchService
+from kabar.public.views import ViewCounter
 from kabar.store.database import Database
+from kabar.subscriptions.feed import FeedService
+from kabar.subscriptions.service import SubscriptionService
 
 
 @dataclass(slots=True)
@@ -33,3 +44,14 @@ class Services:
     to_device: ToDeviceService
     to_device_janitor: ToDeviceJanitor
     sync: SyncService
+    public_accounts: PublicAccountService
+    articles: ArticleService
+    reader: ArticleReader
+    comments: CommentService
+    reactions: ReactionService
+    views: ViewCounter
+    search: SearchService
+    subscriptions: SubscriptionService
+    feed: FeedService
+    media: MediaService
+    scheduler: Scheduler

@@ -24,7 +24,9 @@ that feed live (``feed_periods``); the account-targeted ``feed.followed`` /
 
     feed.followed            content: feed_id (to the follower's own devices)
     feed.unfollowed          content: feed_id
-    article.published        content: article summary (public/ defines it)
+    article.published        content: article_id, handle, account_name, slug, url, title,
+                             summary, author, published_at, reading_minutes, revision
+                             (kabar.public.publishing)
 
 To-device messages are delivered in their own list/frames: sender, sender_device, type, content.
 """
@@ -45,6 +47,7 @@ MEMBER_ROLE_CHANGED: Final = "member.role_changed"
 MEMBER_DEVICES_CHANGED: Final = "member.devices_changed"
 FEED_FOLLOWED: Final = "feed.followed"
 FEED_UNFOLLOWED: Final = "feed.unfollowed"
+ARTICLE_PUBLISHED: Final = "article.published"
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 

@@ -1,4 +1,5 @@
-"""Media uploads: validating, cleaning and resizing what users upload for public pages.
+"""Media for public pages: validating, cleaning and resizing uploads (``images``), storing
+the files (``storage``) and recording them (``uploads``).
 
 See ``docs/public-accounts.md`` (image pipeline).
 """
