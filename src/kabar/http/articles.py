@@ -33,7 +33,8 @@ SlugPath = Annotated[str, Path(min_length=1, max_length=80)]
 RevisionPath = Annotated[int, Path(ge=1, le=1_000_000)]
 ReactionPath = Annotated[str, Path(min_length=1, max_length=16, examples=["like"])]
 CommentIdPath = Annotated[str, Path(min_length=1, max_length=40)]
-Markdown = Annotated[str, Field(max_length=1_100_000)]
+# The body limit bounds it first; the renderer answers 413 above 1 MiB of UTF-8.
+Markdown = Annotated[str, Field(max_length=2_097_152)]
 Title = Annotated[str, Field(min_length=1, max_length=300)]
 
 

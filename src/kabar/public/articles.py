@@ -180,7 +180,10 @@ class ArticleService:
         current = await self._editable(principal, article_id)
         text = markdown if markdown is not None else current.markdown
         rendered = await self._rendered(principal, text)
-        new_title = self._title(title if title is not None else current.title, rendered)
+        if title is None:  # a new first heading renames the draft, as it named it
+            heading = rendered.article.title if markdown is not None else None
+            title = heading or current.title
+        new_title = self._title(title, rendered)
 
         async def job(tx: WriteTx) -> None:
             row = await self._row_for_editor(tx, principal, article_id)
