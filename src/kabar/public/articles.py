@@ -46,6 +46,8 @@ from kabar.workers import Workers
 TITLE_MAX = 300
 # How far a signed publication time may be from the server's clock (devices' clocks drift).
 CLOCK_SKEW_MS = 10 * 60 * 1000
+# A first publication signed later than this ahead of the server's clock is scheduled.
+SCHEDULE_MARGIN_MS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,13 +366,18 @@ async def _free_slug(tx: WriteTx, public_account_id: str, wanted: str | None, ti
 
 
 def _check_time(signed_at: int, now: int, status: str, allow_backdated: bool) -> bool:
-    """Whether this publication is scheduled; refuses times it cannot honour."""
-    if signed_at > now + CLOCK_SKEW_MS:
-        if status == ArticleStatus.PUBLISHED:
+    """Whether this publication is scheduled; refuses times it cannot honour.
+
+    A first publication signed for later than now is scheduled (so a published time is
+    never in the future); an edit takes effect at once and must be signed about now.
+    """
+    if status == ArticleStatus.PUBLISHED:
+        if signed_at > now + CLOCK_SKEW_MS:
             raise InvalidRequest(
                 "an edit takes effect now: sign it with the current time",
                 code=ErrorCode.INVALID_PUBLISH_TIME,
             )
+    elif signed_at > now + SCHEDULE_MARGIN_MS:
         return True
     if signed_at < now - CLOCK_SKEW_MS and not allow_backdated:
         raise InvalidRequest(
