@@ -28,8 +28,7 @@ async def wait_published(api: Api, handle: str, slug: str) -> dict[str, Any]:
 async def test_a_scheduled_article_is_published_after_a_restart(
     make_server: ServerFactory,
 ) -> None:
-    async with make_server() as server:
-        api = Api(server.base_url)
+    async with make_server() as server, Api(server.base_url) as api:
         editor, reader = await api.register(), await api.register()
         await api.publish_keys(editor)
         handle = (await create_account(api, editor))["handle"]
@@ -44,10 +43,8 @@ async def test_a_scheduled_article_is_published_after_a_restart(
         assert (soon["status"], soon["scheduled_at"]) == ("scheduled", int(when.timestamp()) * 1000)
         await api.call("POST", f"/v1/public/articles/{cancelled['id']}/unpublish", editor)
         assert (await api.call("GET", f"/v1/public/accounts/{handle}/articles"))["articles"] == []
-        await api.close()
     await asyncio.sleep(max(0.0, when.timestamp() - time.time()) + 0.2)  # due while down
-    async with make_server() as server:
-        api = Api(server.base_url)
+    async with make_server() as server, Api(server.base_url) as api:
         live = await wait_published(api, handle, soon["slug"])
         assert live["published_at"] == int(when.timestamp()) * 1000  # the signed time
         assert live["signature"]["published_at"] == when.isoformat().replace("+00:00", "Z")
