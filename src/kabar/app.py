@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -38,9 +39,11 @@ from kabar.http import (
     accounts,
     articles,
     conversations,
+    feeds,
     keys,
     media,
     ops,
+    pages,
     problems,
     public_accounts,
     stream,
@@ -48,6 +51,8 @@ from kabar.http import (
     sync,
 )
 from kabar.http.middleware import BodyLimit, RequestMetrics
+from kabar.http.security import SecurityHeaders
+from kabar.http.templating import Pages
 from kabar.ids import EventIdCodec
 from kabar.keys.service import KeyService
 from kabar.media.storage import MediaStorage
@@ -215,14 +220,19 @@ def create_app(config: Config, *, run_migrations: bool = False) -> FastAPI:
         articles.router,
         subscriptions.router,
         media.router,
+        feeds.router,  # before pages: /@handle/feed.atom is not an article
+        pages.router,
     ):
         app.include_router(router)
+    app.state.pages = Pages(config.server)
+    app.mount("/static", StaticFiles(packages=[("kabar.http", "static")]), name="static")
     image_paths = re.compile(r"/v1/media/images|/v1/public/accounts/[^/]+/avatar")
     app.add_middleware(
         BodyLimit,
         max_bytes=config.limits.request_max_bytes,
         larger=((image_paths, config.limits.image_max_bytes),),
     )
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
