@@ -11,6 +11,7 @@ import uvicorn
 from rich.console import Console
 
 from kabar.app import build_services, create_app, shutdown_services
+from kabar.cli.demo import seed_public
 from kabar.config import Config, load_config
 from kabar.errors import Conflict, KabarError
 from kabar.logs import configure as configure_logging
@@ -68,7 +69,7 @@ def serve(
 
 
 def demo(config_path: ConfigOption = None) -> None:
-    """Migrate, seed demo accounts and conversations (once), then serve."""
+    """Migrate, seed demo accounts, conversations and public accounts (once), then serve."""
     config = _config(config_path)
     asyncio.run(_seed(config))
     url = config.server.public_url
@@ -76,6 +77,7 @@ def demo(config_path: ConfigOption = None) -> None:
     console.print(
         f"  demo accounts: {', '.join(a for a, _ in DEMO_ACCOUNTS)} — password: {DEMO_PASSWORD}"
     )
+    console.print(f"  public pages: {url}/   e.g. {url}/@harbour_herald")
     console.print(f"  API: {url}/v1/docs   health: {url}/healthz   stop with Ctrl-C\n")
     _serve(config, run_migrations=False)
 
@@ -99,6 +101,9 @@ async def _seed(config: Config) -> None:
                 principal = await services.auth.authenticate(session.access_token)
                 await services.accounts.logout(principal)
             console.print("seeded demo accounts alice, bob and carol, a group and a direct chat")
+        handles = await seed_public(services, DEMO_PASSWORD)
+        if handles:
+            console.print(f"seeded public accounts {', '.join('@' + h for h in handles)}")
     finally:
         await shutdown_services(services)
 
