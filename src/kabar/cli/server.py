@@ -45,7 +45,7 @@ def _config(path: Path | None) -> Config:
 def _serve(config: Config, *, run_migrations: bool) -> None:
     configure_logging(config.server.log_level, config.server.log_json)
     uvicorn.run(
-        create_app(config, run_migrations=run_migrations),
+        create_app(config, run_migrations=run_migrations, freeze_gc=True),
         host=config.server.host,
         port=config.server.port,
         loop="uvloop",

@@ -49,7 +49,8 @@ SUMMARY_COLUMNS = (
 FULL_COLUMNS = (*SUMMARY_COLUMNS, articles.c.markdown, articles.c.html)
 
 
-def _select(columns: tuple[Any, ...] = SUMMARY_COLUMNS) -> Any:
+def select_articles(columns: tuple[Any, ...] = SUMMARY_COLUMNS) -> Any:
+    """SELECT articles with their account's handle, name and badge, and the author's name."""
     return (
         select(*columns)
         .join(public_accounts, public_accounts.c.id == articles.c.public_account_id)
@@ -61,6 +62,12 @@ async def insert_article(conn: AsyncConnection, **values: Any) -> None:
     await conn.execute(insert(articles).values(**values))
 
 
+async def insert_articles(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Many at once (imports, benchmarks)."""
+    if rows:
+        await conn.execute(insert(articles), rows)
+
+
 async def update_article(conn: AsyncConnection, article_id: str, **values: Any) -> None:
     await conn.execute(update(articles).where(articles.c.id == article_id).values(**values))
 
@@ -70,12 +77,14 @@ async def delete_article(conn: AsyncConnection, article_id: str) -> None:
 
 
 async def by_id(conn: AsyncConnection, article_id: str, *, full: bool = True) -> Record | None:
-    query = _select(FULL_COLUMNS if full else SUMMARY_COLUMNS).where(articles.c.id == article_id)
+    query = select_articles(FULL_COLUMNS if full else SUMMARY_COLUMNS).where(
+        articles.c.id == article_id
+    )
     return (await conn.execute(query)).first()
 
 
 async def by_slug(conn: AsyncConnection, public_account_id: str, slug: str) -> Record | None:
-    query = _select(FULL_COLUMNS).where(
+    query = select_articles(FULL_COLUMNS).where(
         articles.c.public_account_id == public_account_id, articles.c.slug == slug
     )
     return (await conn.execute(query)).first()
@@ -84,7 +93,7 @@ async def by_slug(conn: AsyncConnection, public_account_id: str, slug: str) -> R
 async def by_ids(conn: AsyncConnection, ids: list[str]) -> list[Record]:
     if not ids:
         return []
-    return list(await conn.execute(_select().where(articles.c.id.in_(ids))))
+    return list(await conn.execute(select_articles().where(articles.c.id.in_(ids))))
 
 
 async def slugs_like(conn: AsyncConnection, public_account_id: str, base: str) -> set[str]:
@@ -106,7 +115,7 @@ async def published(
     full: bool = False,
 ) -> list[Record]:
     """Published articles, newest first: of one account, or of the whole instance."""
-    query = _select(FULL_COLUMNS if full else SUMMARY_COLUMNS).where(
+    query = select_articles(FULL_COLUMNS if full else SUMMARY_COLUMNS).where(
         articles.c.feed_pos.is_not(None)
     )
     if public_account_id is not None:
@@ -119,7 +128,7 @@ async def published(
 async def unpublished(conn: AsyncConnection, public_account_id: str, limit: int) -> list[Record]:
     """Drafts, scheduled and unpublished articles, most recently changed first."""
     query = (
-        _select()
+        select_articles()
         .where(articles.c.public_account_id == public_account_id, articles.c.status != "published")
         .order_by(desc(articles.c.updated_at), articles.c.id)
         .limit(limit)

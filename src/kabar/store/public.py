@@ -28,6 +28,12 @@ async def insert_public_account(conn: AsyncConnection, **values: Any) -> None:
     await conn.execute(insert(public_accounts).values(**values))
 
 
+async def insert_public_accounts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Many at once (imports, benchmarks)."""
+    if rows:
+        await conn.execute(insert(public_accounts), rows)
+
+
 async def by_handle(conn: AsyncConnection, handle: str) -> Record | None:
     result = await conn.execute(_select_accounts().where(public_accounts.c.handle == handle))
     return result.first()

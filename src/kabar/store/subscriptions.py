@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, desc, exists, func, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kabar.store.articles import select_articles
 from kabar.store.rows import Record
 from kabar.store.schema import articles, public_accounts, subscriptions
 
@@ -40,6 +41,12 @@ async def subscription(
 
 async def insert_subscription(conn: AsyncConnection, **values: Any) -> None:
     await conn.execute(insert(subscriptions).values(**values))
+
+
+async def insert_subscriptions(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Many at once (imports, benchmarks)."""
+    if rows:
+        await conn.execute(insert(subscriptions), rows)
 
 
 async def set_notifications(
@@ -82,10 +89,10 @@ async def subscriptions_of(conn: AsyncConnection, account_id: str) -> list[Recor
     return list(await conn.execute(query))
 
 
-async def feed_ids(
+async def feed(
     conn: AsyncConnection, account_id: str, before_pos: int | None, limit: int
-) -> list[tuple[str, int]]:
-    """``(id, feed_pos)`` of the newest published articles of accounts ``account_id`` follows."""
+) -> list[Record]:
+    """The newest published articles (summary columns) of accounts ``account_id`` follows."""
     followed = [
         row.public_account_id
         for row in await conn.execute(
@@ -97,8 +104,14 @@ async def feed_ids(
     if not followed:
         return []
     if len(followed) <= PER_ACCOUNT_PLAN_MAX:
-        return await _merge_per_account(conn, followed, before_pos, limit)
-    return await _walk_instance(conn, account_id, before_pos, limit)
+        # Two steps: joined inside the union, SQLite would repeat the joins in every arm.
+        ids = [
+            row.id for row in await conn.execute(_merge_per_account(followed, before_pos, limit))
+        ]
+        query = select_articles().where(articles.c.id.in_(ids)).order_by(desc(articles.c.feed_pos))
+    else:
+        query = _walk_instance(account_id, before_pos, limit)
+    return list(await conn.execute(query))
 
 
 def _published_before(before_pos: int | None) -> list[Any]:
@@ -108,9 +121,7 @@ def _published_before(before_pos: int | None) -> list[Any]:
     return conditions
 
 
-async def _merge_per_account(
-    conn: AsyncConnection, followed: list[str], before_pos: int | None, limit: int
-) -> list[tuple[str, int]]:
+def _merge_per_account(followed: list[str], before_pos: int | None, limit: int) -> Any:
     per_account = [
         select(
             select(articles.c.id, articles.c.feed_pos)
@@ -123,24 +134,20 @@ async def _merge_per_account(
         for public_account_id in followed
     ]
     merged = union_all(*per_account).subquery()
-    query = select(merged.c.id, merged.c.feed_pos).order_by(desc(merged.c.feed_pos)).limit(limit)
-    return [(row.id, int(row.feed_pos)) for row in await conn.execute(query)]
+    return select(merged.c.id).order_by(desc(merged.c.feed_pos)).limit(limit)
 
 
-async def _walk_instance(
-    conn: AsyncConnection, account_id: str, before_pos: int | None, limit: int
-) -> list[tuple[str, int]]:
+def _walk_instance(account_id: str, before_pos: int | None, limit: int) -> Any:
     subscribed = exists().where(
         subscriptions.c.account_id == account_id,
         subscriptions.c.public_account_id == articles.c.public_account_id,
     )
-    query = (
-        select(articles.c.id, articles.c.feed_pos)
+    return (
+        select_articles()
         .where(*_published_before(before_pos), subscribed)
         .order_by(desc(articles.c.feed_pos))
         .limit(limit)
     )
-    return [(row.id, int(row.feed_pos)) for row in await conn.execute(query)]
 
 
 async def subscriber_count(conn: AsyncConnection, public_account_id: str) -> int:

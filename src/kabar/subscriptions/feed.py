@@ -12,7 +12,6 @@ from __future__ import annotations
 from kabar.accounts.models import Principal
 from kabar.ids import decode_cursor, encode_cursor
 from kabar.public.models import Article, Page, article_from_row
-from kabar.store import articles as article_store
 from kabar.store import subscriptions as store
 from kabar.store.database import Database
 
@@ -29,11 +28,10 @@ class FeedService:
         limit = max(1, min(limit, self._page_max))
         before = decode_cursor(cursor, int)
         async with self._db.read() as conn:
-            found = await store.feed_ids(
+            rows = await store.feed(
                 conn, principal.account_id, before[0] if before else None, limit + 1
             )
-            shown = found[:limit]
-            rows = {r.id: r for r in await article_store.by_ids(conn, [i for i, _ in shown])}
-        articles = [article_from_row(rows[i], self._url) for i, _ in shown if i in rows]
-        next_cursor = encode_cursor(shown[-1][1]) if len(found) > limit else None
+        shown = rows[:limit]
+        articles = [article_from_row(row, self._url) for row in shown]
+        next_cursor = encode_cursor(int(shown[-1].feed_pos)) if len(rows) > limit else None
         return Page(articles, next_cursor)

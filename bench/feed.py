@@ -1,0 +1,413 @@
+"""Public accounts at scale: feed page latency, and live fan-out of a new article.
+
+Prints numbers; asserts nothing. Two scenarios, each on a fresh SQLite database
+(or ``--database postgresql://…/db``: it is emptied first) seeded in bulk through
+the store functions, served by ``kabar serve`` in a subprocess, driven by aiohttp
+and raw WebSocket clients from this process:
+
+1. **Feed.** 1,000 public accounts, 200,000 published articles, a reader
+   subscribed to 500 accounts (the instance-walk plan) and one subscribed to 10
+   (the per-account plan). Sequential ``GET /v1/public/feed`` first pages: p50/p99.
+   Also the same call inside the service, without HTTP.
+2. **Fan-out.** One public account with 10,000 subscribers (notifications on),
+   all online over WebSocket. An editor publishes a signed article over HTTP:
+   time until the last subscriber has ``article.published``.
+
+Usage: ``python bench/feed.py [--articles 200000] [--subscribers 10000] [--database URL]``.
+Results: docs/performance.md, "Public accounts (bench/feed.py)".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import vodozemac
+from sqlalchemy import text
+
+from kabar.accounts.models import Principal, Role, Status
+from kabar.accounts.tokens import new_token, token_hash
+from kabar.config import DatabaseConfig
+from kabar.ids import new_id
+from kabar.protocol.signing import identity_payload
+from kabar.public.canonical import ArticleRevision, revision_payload
+from kabar.store import accounts, articles, feeds, migrate, public, subscriptions
+from kabar.store.database import Database
+from kabar.store.events import write_position
+from kabar.subscriptions.feed import FeedService
+
+SUMMARY = (
+    "A long-form article about the harbour, the city and the people who keep it running; "
+    "this summary is about as long as real ones are, so rows have a realistic size."
+)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def report(label: str, millis: list[float]) -> None:
+    print(
+        f"  {label}: n={len(millis)} p50={percentile(millis, 0.5):.2f} ms "
+        f"p90={percentile(millis, 0.9):.2f} ms p99={percentile(millis, 0.99):.2f} ms "
+        f"max={max(millis):.2f} ms"
+    )
+
+
+# -- seeding ----------------------------------------------------------------------------------
+
+
+async def fresh_database(url: str | None, directory: Path, name: str) -> tuple[str, Database]:
+    if url is None:
+        url = f"sqlite:///{directory / name}.db"
+    database = Database(DatabaseConfig(url=url))
+    if not database.is_sqlite:
+        async with database.write() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    await migrate.upgrade(database)
+    return url, database
+
+
+async def add_account(conn: Any, username: str, now: int, **device: Any) -> tuple[str, str, str]:
+    """An account with one device; returns (account id, device id, access token)."""
+    account_id, device_id, token = new_id("a"), new_id("d"), new_token()
+    await accounts.insert_account(
+        conn,
+        id=account_id,
+        username=username,
+        display_name=username,
+        password_hash="!",
+        role=Role.USER.value,
+        status=Status.ACTIVE.value,
+        created_at=now,
+    )
+    await accounts.insert_device(
+        conn,
+        id=device_id,
+        account_id=account_id,
+        token_hash=token_hash(token),
+        display_name="bench",
+        created_at=now,
+        last_seen_at=now,
+        **device,
+    )
+    return account_id, device_id, token
+
+
+def public_account_row(handle: str, owner: str, now: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": new_id("p"),
+        "handle": handle,
+        "name": handle.replace("_", " ").title(),
+        "bio": "A public account for the benchmark.",
+        "kind": "media",
+        "created_by": owner,
+        "created_at": now,
+        "updated_at": now,
+        "subscriber_count": 0,
+        "article_count": 0,
+        **extra,
+    }
+
+
+async def seed_feed(database: Database, n_accounts: int, n_articles: int) -> dict[str, Any]:
+    now = int(time.time() * 1000)
+    rng = random.Random(7)
+    async with database.write() as conn:
+        owner, _, _ = await add_account(conn, "bench_owner", now)
+        readers = {}
+        for name in ("reader_many", "reader_few"):
+            readers[name] = await add_account(conn, name, now)
+        rows = [public_account_row(f"bench_{n:04d}", owner, now) for n in range(n_accounts)]
+        await public.insert_public_accounts(conn, rows)
+        ids = [row["id"] for row in rows]
+        batch: list[dict[str, Any]] = []
+        for pos in range(1, n_articles + 1):
+            batch.append(
+                {
+                    "id": new_id("r"),
+                    "public_account_id": rng.choice(ids),
+                    "slug": f"article-{pos}",
+                    "status": "published",
+                    "title": f"Article number {pos}",
+                    "markdown": f"# Article number {pos}\n\n{SUMMARY}",
+                    "html": f"<h1>Article number {pos}</h1><p>{SUMMARY}</p>",
+                    "summary": SUMMARY,
+                    "word_count": 40,
+                    "reading_minutes": 1,
+                    "revision": 1,
+                    "created_by": owner,
+                    "created_at": now,
+                    "updated_at": now,
+                    "author_id": owner,
+                    "published_at": now - (n_articles - pos) * 60_000,
+                    "feed_pos": pos,
+                    "view_count": 0,
+                    "comment_count": 0,
+                }
+            )
+            if len(batch) == 5000:
+                await articles.insert_articles(conn, batch)
+                batch = []
+        await articles.insert_articles(conn, batch)
+        await write_position(conn, n_articles)
+        for name, count in (("reader_many", 500), ("reader_few", 10)):
+            account_id = readers[name][0]
+            followed = rng.sample(ids, min(count, len(ids)))
+            await subscriptions.insert_subscriptions(
+                conn,
+                [
+                    {
+                        "account_id": account_id,
+                        "public_account_id": pid,
+                        "notifications": False,
+                        "created_at": now,
+                    }
+                    for pid in followed
+                ],
+            )
+    return readers
+
+
+async def seed_fanout(database: Database, n_subscribers: int) -> dict[str, Any]:
+    now = int(time.time() * 1000)
+    olm = vodozemac.Account()
+    async with database.write() as conn:
+        editor_id, device_id, editor_token = await add_account(conn, "editor", now)
+        curve, ed = olm.curve25519_key.to_base64(), olm.ed25519_key.to_base64()
+        signature = olm.sign(identity_payload("editor", device_id, curve, ed)).to_base64()
+        await accounts.update_device(
+            conn, device_id, curve25519=curve, ed25519=ed, identity_signature=signature
+        )
+        row = public_account_row("big_news", editor_id, now, subscriber_count=n_subscribers)
+        await public.insert_public_accounts(conn, [row])
+        await public.put_member(conn, row["id"], editor_id, "owner", editor_id, now)
+        tokens, subscriber_ids = [], []
+        for n in range(n_subscribers):
+            account_id, _, token = await add_account(conn, f"sub{n:05d}", now)
+            tokens.append(token)
+            subscriber_ids.append(account_id)
+        await subscriptions.insert_subscriptions(
+            conn,
+            [
+                {
+                    "account_id": a,
+                    "public_account_id": row["id"],
+                    "notifications": True,
+                    "created_at": now,
+                }
+                for a in subscriber_ids
+            ],
+        )
+        await feeds.start_following_all(conn, row["id"], subscriber_ids, 0)
+    return {"olm": olm, "editor_token": editor_token, "device_id": device_id, "tokens": tokens}
+
+
+# -- the server -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def kabar_server(database_url: str, directory: Path) -> AsyncIterator[str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "KABAR_DATABASE_URL": database_url,
+        "KABAR_SERVER_PORT": str(port),
+        "KABAR_SERVER_PUBLIC_URL": base,
+        "KABAR_MEDIA_DIRECTORY": str(directory / "media"),
+        "KABAR_RATE_LIMITS_ENABLED": "no",
+        "KABAR_STREAM_WS_BUFFER_FRAMES": "100000",
+        "KABAR_SERVER_LOG_LEVEL": "warning",
+    }
+    log = (directory / "server.log").open("ab")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "kabar", "serve", env=env, stdout=log, stderr=log
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(600):
+                try:
+                    async with session.get(base + "/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 20)
+        log.close()
+
+
+# -- scenario 1: the feed ---------------------------------------------------------------------
+
+
+async def bench_feed(args: argparse.Namespace, directory: Path) -> None:
+    print(f"\nfeed: {args.accounts:,} accounts, {args.articles:,} articles")
+    url, database = await fresh_database(args.database, directory, "feed")
+    started = time.perf_counter()
+    readers = await seed_feed(database, args.accounts, args.articles)
+    print(f"  seeded in {time.perf_counter() - started:.1f} s")
+    service = FeedService(database, "http://bench", 100)
+    for name, (account_id, device_id, _) in readers.items():
+        principal = Principal(account_id, name, device_id, Role.USER, Status.ACTIVE)
+        for _ in range(20):
+            await service.page(principal)
+        timings = []
+        for _ in range(args.requests):
+            t0 = time.perf_counter()
+            await service.page(principal)
+            timings.append((time.perf_counter() - t0) * 1000)
+        report(f"service, {name}, first page of 20", timings)
+    await database.dispose()
+    async with kabar_server(url, directory) as base, aiohttp.ClientSession() as session:
+        for name, (_, _, token) in readers.items():
+            headers = {"Authorization": f"Bearer {token}"}
+            path = f"{base}/v1/public/feed?limit=20"
+            for _ in range(20):
+                async with session.get(path, headers=headers) as response:
+                    assert response.status == 200, await response.text()
+                    await response.read()
+            timings = []
+            for _ in range(args.requests):
+                t0 = time.perf_counter()
+                async with session.get(path, headers=headers) as response:
+                    await response.read()
+                timings.append((time.perf_counter() - t0) * 1000)
+            report(f"HTTP GET /v1/public/feed, {name}", timings)
+
+
+# -- scenario 2: fan-out ----------------------------------------------------------------------
+
+
+async def subscriber(
+    session: aiohttp.ClientSession,
+    ws_url: str,
+    token: str,
+    ready: asyncio.Event,
+    arrived: list[float],
+) -> None:
+    async with session.ws_connect(ws_url, compress=0, max_msg_size=0) as ws:
+        await ws.send_str(json.dumps({"type": "auth", "token": token, "since": None}))
+        async for message in ws:
+            frame = json.loads(message.data)
+            if frame["type"] == "ready":
+                ready.set()
+            elif frame["type"] == "event" and frame["event"]["type"] == "article.published":
+                arrived.append(time.perf_counter())
+                return
+
+
+async def bench_fanout(args: argparse.Namespace, directory: Path) -> None:
+    print(f"\nfan-out: one account, {args.subscribers:,} subscribers online over WebSocket")
+    url, database = await fresh_database(args.database, directory, "fanout")
+    seeded = await seed_fanout(database, args.subscribers)
+    await database.dispose()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with (
+        kabar_server(url, directory) as base,
+        aiohttp.ClientSession(connector=connector) as sockets,
+    ):
+        ws_url = base.replace("http://", "ws://") + "/v1/stream"
+        arrived: list[float] = []
+        events = [asyncio.Event() for _ in seeded["tokens"]]
+        tasks = []
+        started = time.perf_counter()
+        gate = asyncio.Semaphore(200)
+
+        async def connect(token: str, ready: asyncio.Event) -> None:
+            async with gate:
+                tasks.append(
+                    asyncio.create_task(subscriber(sockets, ws_url, token, ready, arrived))
+                )
+                await ready.wait()
+
+        await asyncio.gather(
+            *(connect(t, e) for t, e in zip(seeded["tokens"], events, strict=True))
+        )
+        elapsed = time.perf_counter() - started
+        print(f"  {len(tasks):,} subscribers connected and ready in {elapsed:.1f} s")
+        headers = {"Authorization": f"Bearer {seeded['editor_token']}"}
+        markdown = "# Breaking: the ferry runs on time\n\nAll of it, for once."
+        async with aiohttp.ClientSession(headers=headers) as session:
+            async with session.post(
+                f"{base}/v1/public/accounts/big_news/articles", json={"markdown": markdown}
+            ) as response:
+                draft = await response.json()
+            when = datetime.now(UTC).replace(microsecond=0)
+            revision = ArticleRevision(
+                handle="big_news",
+                slug=draft["slug"],
+                title=draft["title"],
+                markdown=markdown,
+                revision=1,
+                published_at=when,
+                device_id=seeded["device_id"],
+                account="editor",
+            )
+            body = {
+                "title": draft["title"],
+                "markdown": markdown,
+                "revision": 1,
+                "published_at": when.isoformat(),
+                "signature": seeded["olm"].sign(revision_payload(revision)).to_base64(),
+            }
+            t0 = time.perf_counter()
+            async with session.post(
+                f"{base}/v1/public/articles/{draft['id']}/publish", json=body
+            ) as response:
+                assert response.status == 200, await response.text()
+            acknowledged = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        delays = [(t - t0) * 1000 for t in arrived]
+        print(f"  publish acknowledged after {(acknowledged - t0) * 1000:.1f} ms")
+        print(
+            f"  article.published received by {len(delays):,}: first {min(delays):.0f} ms, "
+            f"p50 {statistics.median(delays):.0f} ms, p99 {percentile(delays, 0.99):.0f} ms, "
+            f"last {max(delays):.0f} ms"
+        )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--articles", type=int, default=200_000)
+    parser.add_argument("--subscribers", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--database", help="a PostgreSQL URL to use instead of SQLite (emptied!)")
+    parser.add_argument("--only", choices=("feed", "fanout"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kabar-bench-") as tmp:
+        if args.only != "fanout":
+            await bench_feed(args, Path(tmp))
+        if args.only != "feed":
+            await bench_fanout(args, Path(tmp))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
