@@ -309,7 +309,10 @@ async def subscriber(
     token: str,
     ready: asyncio.Event,
     arrived: list[float],
+    everyone: asyncio.Event,
+    expected: int,
 ) -> None:
+    """Connect, wait for the article, then stay connected until everyone has it."""
     async with session.ws_connect(ws_url, compress=0, max_msg_size=0) as ws:
         await ws.send_str(json.dumps({"type": "auth", "token": token, "since": None}))
         async for message in ws:
@@ -318,7 +321,10 @@ async def subscriber(
                 ready.set()
             elif frame["type"] == "event" and frame["event"]["type"] == "article.published":
                 arrived.append(time.perf_counter())
-                return
+                if len(arrived) == expected:
+                    everyone.set()
+                break
+        await everyone.wait()
 
 
 async def bench_fanout(args: argparse.Namespace, directory: Path) -> None:
@@ -333,6 +339,7 @@ async def bench_fanout(args: argparse.Namespace, directory: Path) -> None:
     ):
         ws_url = base.replace("http://", "ws://") + "/v1/stream"
         arrived: list[float] = []
+        everyone = asyncio.Event()
         events = [asyncio.Event() for _ in seeded["tokens"]]
         tasks = []
         started = time.perf_counter()
@@ -341,7 +348,9 @@ async def bench_fanout(args: argparse.Namespace, directory: Path) -> None:
         async def connect(token: str, ready: asyncio.Event) -> None:
             async with gate:
                 tasks.append(
-                    asyncio.create_task(subscriber(sockets, ws_url, token, ready, arrived))
+                    asyncio.create_task(
+                        subscriber(sockets, ws_url, token, ready, arrived, everyone, len(events))
+                    )
                 )
                 await ready.wait()
 
@@ -350,6 +359,9 @@ async def bench_fanout(args: argparse.Namespace, directory: Path) -> None:
         )
         elapsed = time.perf_counter() - started
         print(f"  {len(tasks):,} subscribers connected and ready in {elapsed:.1f} s")
+        if pause := float(os.environ.get("KABAR_BENCH_PAUSE", "0")):
+            print(f"  pausing {pause:g} s before publishing (attach a profiler now)", flush=True)
+            await asyncio.sleep(pause)
         headers = {"Authorization": f"Bearer {seeded['editor_token']}"}
         markdown = "# Breaking: the ferry runs on time\n\nAll of it, for once."
         async with aiohttp.ClientSession(headers=headers) as session:
@@ -381,6 +393,8 @@ async def bench_fanout(args: argparse.Namespace, directory: Path) -> None:
             ) as response:
                 assert response.status == 200, await response.text()
             acknowledged = time.perf_counter()
+
+        await asyncio.wait_for(everyone.wait(), 60)
         await asyncio.wait_for(asyncio.gather(*tasks), 60)
         delays = [(t - t0) * 1000 for t in arrived]
         print(f"  publish acknowledged after {(acknowledged - t0) * 1000:.1f} ms")
