@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import socket
 import statistics
 import sys
@@ -33,27 +32,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import vodozemac
-from sqlalchemy import text
 
 from kabar.accounts.models import Principal, Role, Status
-from kabar.accounts.tokens import new_token, token_hash
-from kabar.config import DatabaseConfig
-from kabar.ids import new_id
-from kabar.protocol.signing import identity_payload
 from kabar.public.canonical import ArticleRevision, revision_payload
-from kabar.store import accounts, articles, feeds, migrate, public, subscriptions
-from kabar.store.database import Database
-from kabar.store.events import write_position
 from kabar.subscriptions.feed import FeedService
-
-SUMMARY = (
-    "A long-form article about the harbour, the city and the people who keep it running; "
-    "this summary is about as long as real ones are, so rows have a realistic size."
-)
+from public_seed import fresh_database, seed_fanout, seed_feed
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -67,155 +52,6 @@ def report(label: str, millis: list[float]) -> None:
         f"p90={percentile(millis, 0.9):.2f} ms p99={percentile(millis, 0.99):.2f} ms "
         f"max={max(millis):.2f} ms"
     )
-
-
-# -- seeding ----------------------------------------------------------------------------------
-
-
-async def fresh_database(url: str | None, directory: Path, name: str) -> tuple[str, Database]:
-    if url is None:
-        url = f"sqlite:///{directory / name}.db"
-    database = Database(DatabaseConfig(url=url))
-    if not database.is_sqlite:
-        async with database.write() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    await migrate.upgrade(database)
-    return url, database
-
-
-async def add_account(conn: Any, username: str, now: int, **device: Any) -> tuple[str, str, str]:
-    """An account with one device; returns (account id, device id, access token)."""
-    account_id, device_id, token = new_id("a"), new_id("d"), new_token()
-    await accounts.insert_account(
-        conn,
-        id=account_id,
-        username=username,
-        display_name=username,
-        password_hash="!",
-        role=Role.USER.value,
-        status=Status.ACTIVE.value,
-        created_at=now,
-    )
-    await accounts.insert_device(
-        conn,
-        id=device_id,
-        account_id=account_id,
-        token_hash=token_hash(token),
-        display_name="bench",
-        created_at=now,
-        last_seen_at=now,
-        **device,
-    )
-    return account_id, device_id, token
-
-
-def public_account_row(handle: str, owner: str, now: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": new_id("p"),
-        "handle": handle,
-        "name": handle.replace("_", " ").title(),
-        "bio": "A public account for the benchmark.",
-        "kind": "media",
-        "created_by": owner,
-        "created_at": now,
-        "updated_at": now,
-        "subscriber_count": 0,
-        "article_count": 0,
-        **extra,
-    }
-
-
-async def seed_feed(database: Database, n_accounts: int, n_articles: int) -> dict[str, Any]:
-    now = int(time.time() * 1000)
-    rng = random.Random(7)
-    async with database.write() as conn:
-        owner, _, _ = await add_account(conn, "bench_owner", now)
-        readers = {}
-        for name in ("reader_many", "reader_few"):
-            readers[name] = await add_account(conn, name, now)
-        rows = [public_account_row(f"bench_{n:04d}", owner, now) for n in range(n_accounts)]
-        await public.insert_public_accounts(conn, rows)
-        ids = [row["id"] for row in rows]
-        batch: list[dict[str, Any]] = []
-        for pos in range(1, n_articles + 1):
-            batch.append(
-                {
-                    "id": new_id("r"),
-                    "public_account_id": rng.choice(ids),
-                    "slug": f"article-{pos}",
-                    "status": "published",
-                    "title": f"Article number {pos}",
-                    "markdown": f"# Article number {pos}\n\n{SUMMARY}",
-                    "html": f"<h1>Article number {pos}</h1><p>{SUMMARY}</p>",
-                    "summary": SUMMARY,
-                    "word_count": 40,
-                    "reading_minutes": 1,
-                    "revision": 1,
-                    "created_by": owner,
-                    "created_at": now,
-                    "updated_at": now,
-                    "author_id": owner,
-                    "published_at": now - (n_articles - pos) * 60_000,
-                    "feed_pos": pos,
-                    "view_count": 0,
-                    "comment_count": 0,
-                }
-            )
-            if len(batch) == 5000:
-                await articles.insert_articles(conn, batch)
-                batch = []
-        await articles.insert_articles(conn, batch)
-        await write_position(conn, n_articles)
-        for name, count in (("reader_many", 500), ("reader_few", 10)):
-            account_id = readers[name][0]
-            followed = rng.sample(ids, min(count, len(ids)))
-            await subscriptions.insert_subscriptions(
-                conn,
-                [
-                    {
-                        "account_id": account_id,
-                        "public_account_id": pid,
-                        "notifications": False,
-                        "created_at": now,
-                    }
-                    for pid in followed
-                ],
-            )
-    return readers
-
-
-async def seed_fanout(database: Database, n_subscribers: int) -> dict[str, Any]:
-    now = int(time.time() * 1000)
-    olm = vodozemac.Account()
-    async with database.write() as conn:
-        editor_id, device_id, editor_token = await add_account(conn, "editor", now)
-        curve, ed = olm.curve25519_key.to_base64(), olm.ed25519_key.to_base64()
-        signature = olm.sign(identity_payload("editor", device_id, curve, ed)).to_base64()
-        await accounts.update_device(
-            conn, device_id, curve25519=curve, ed25519=ed, identity_signature=signature
-        )
-        row = public_account_row("big_news", editor_id, now, subscriber_count=n_subscribers)
-        await public.insert_public_accounts(conn, [row])
-        await public.put_member(conn, row["id"], editor_id, "owner", editor_id, now)
-        tokens, subscriber_ids = [], []
-        for n in range(n_subscribers):
-            account_id, _, token = await add_account(conn, f"sub{n:05d}", now)
-            tokens.append(token)
-            subscriber_ids.append(account_id)
-        await subscriptions.insert_subscriptions(
-            conn,
-            [
-                {
-                    "account_id": a,
-                    "public_account_id": row["id"],
-                    "notifications": True,
-                    "created_at": now,
-                }
-                for a in subscriber_ids
-            ],
-        )
-        await feeds.start_following_all(conn, row["id"], subscriber_ids, 0)
-    return {"olm": olm, "editor_token": editor_token, "device_id": device_id, "tokens": tokens}
 
 
 # -- the server -------------------------------------------------------------------------------

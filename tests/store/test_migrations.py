@@ -11,7 +11,8 @@ from sqlalchemy.engine import Connection
 from kabar.config import DatabaseConfig
 from kabar.store import migrate
 from kabar.store.database import Database
-from kabar.store.schema import is_declared, metadata
+from kabar.store.schema import metadata
+from kabar.store.search import is_declared
 
 
 async def test_migrations_match_the_declared_schema(database_url: str) -> None:

@@ -407,14 +407,3 @@ search_documents = Table(
     Column("body", Text, nullable=False),
     UniqueConstraint("kind", "ref_id"),
 )
-
-# Database objects the migrations create that this metadata does not declare.
-SEARCH_FTS_TABLE = "search_fts"
-SEARCH_FTS_INDEX = "ix_search_documents_fts"
-
-
-def is_declared(name: str | None, type_: str, _parents: object = None) -> bool:
-    """Alembic's include_name filter: leave the dialect-specific search index alone."""
-    if type_ == "table" and name is not None and name.startswith(SEARCH_FTS_TABLE):
-        return False
-    return not (type_ == "index" and name == SEARCH_FTS_INDEX)

@@ -20,6 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kabar.store.schema import search_documents
 
+# The text index is not part of the declared metadata (kabar.store.schema): it differs per
+# dialect. Migrations create it (0003); Alembic's comparisons must leave it alone.
+SEARCH_FTS_TABLE = "search_fts"
+SEARCH_FTS_INDEX = "ix_search_documents_fts"
+
+
+def is_declared(name: str | None, type_: str, _parents: object = None) -> bool:
+    """Alembic's include_name filter: everything but the dialect-specific search index."""
+    if type_ == "table" and name is not None and name.startswith(SEARCH_FTS_TABLE):
+        return False
+    return not (type_ == "index" and name == SEARCH_FTS_INDEX)
+
+
 # The indexed expression (migration 0003); queries must repeat it exactly to use the index.
 PG_DOCUMENT = (
     "(setweight(to_tsvector('simple'::regconfig, search_documents.title), 'A') || "

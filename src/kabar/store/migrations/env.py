@@ -9,7 +9,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from kabar.store.schema import is_declared, metadata
+from kabar.store.schema import metadata
+from kabar.store.search import is_declared
 
 
 def run(connection: Connection) -> None:
