@@ -6,7 +6,7 @@ KABAR  := $(VENV)/bin/kabar
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve migrate test test-quick lint fmt fuzz bench bench-peer clean
+.PHONY: help install demo serve migrate test test-quick lint fmt fuzz bench bench-feed bench-peer clean
 
 help:
 	@echo "make demo        install, migrate, seed demo data, serve on http://127.0.0.1:8000"
@@ -14,6 +14,7 @@ help:
 	@echo "make lint        ruff + mypy --strict"
 	@echo "make fuzz        long schemathesis run against the OpenAPI document"
 	@echo "make bench       kabar benchmarks (bench/)"
+	@echo "make bench-feed  public accounts: feed page latency, live fan-out to 10,000 sockets"
 	@echo "make bench-peer  kabar vs Matrix Synapse vs a bare relay, same workload, same run"
 
 $(STAMP): pyproject.toml
@@ -54,6 +55,9 @@ fuzz: install
 
 bench: install
 	$(PY) bench/messaging.py
+
+bench-feed: install
+	$(PY) bench/feed.py
 
 bench-peer: install
 	bench/peers.sh

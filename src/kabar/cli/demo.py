@@ -96,11 +96,20 @@ async def _principal(services: Services, username: str, name: str, password: str
     return await services.auth.authenticate(session.access_token)
 
 
+def demo_data() -> dict[str, Any]:
+    """The accounts and articles of ``demo_public.toml``."""
+    text = resources.files("kabar.cli").joinpath("demo_public.toml").read_text()
+    return tomllib.loads(text)
+
+
+def editors() -> list[str]:
+    """Usernames of the demo public accounts' owners."""
+    return [account["owner"] for account in demo_data()["accounts"]]
+
+
 async def seed_public(services: Services, password: str) -> list[str]:
     """Seed the demo public accounts once; returns their handles ([] if already there)."""
-    data: dict[str, Any] = tomllib.loads(
-        resources.files("kabar.cli").joinpath("demo_public.toml").read_text()
-    )
+    data = demo_data()
     try:
         admin = await _principal(services, *ADMIN, password)
     except Conflict:

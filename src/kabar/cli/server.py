@@ -11,7 +11,7 @@ import uvicorn
 from rich.console import Console
 
 from kabar.app import build_services, create_app, shutdown_services
-from kabar.cli.demo import seed_public
+from kabar.cli.demo import editors, seed_public
 from kabar.config import Config, load_config
 from kabar.errors import Conflict, KabarError
 from kabar.logs import configure as configure_logging
@@ -76,6 +76,9 @@ def demo(config_path: ConfigOption = None) -> None:
     console.print(f"\n[bold green]kabar demo[/bold green] is starting at [link={url}]{url}[/link]")
     console.print(
         f"  demo accounts: {', '.join(a for a, _ in DEMO_ACCOUNTS)} — password: {DEMO_PASSWORD}"
+    )
+    console.print(
+        f"  public-account editors: {', '.join(editors())}; instance admin: admin (same password)"
     )
     console.print(f"  public pages: {url}/   e.g. {url}/@harbour_herald")
     console.print(f"  API: {url}/v1/docs   health: {url}/healthz   stop with Ctrl-C\n")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kabar.accounts.models import Principal, Role
+from kabar.accounts.models import Principal, Role, Status
 from kabar.delivery.writer import Writer, WriteTx
 from kabar.errors import Conflict, ErrorCode, Forbidden, InvalidRequest, NotFound
 from kabar.ids import new_id
@@ -262,7 +262,7 @@ def _require_admin(principal: Principal) -> None:
 async def _account_by_username(tx: WriteTx, username: str) -> Record:
     name = username.strip().lstrip("@").casefold()
     row = await account_store.account_by_username(tx.conn, name)
-    if row is None or row.status == "deactivated":
+    if row is None or row.status == Status.DEACTIVATED:
         raise NotFound("no such account", code=ErrorCode.ACCOUNT_NOT_FOUND)
     return row
 
