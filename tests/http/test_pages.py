@@ -137,6 +137,7 @@ async def test_every_page_answers_with_its_meta_tags_and_a_strict_csp(api: Api) 
     assert_page(history)
     assert "Revision 2" in history.text
     assert "Updated at noon" not in history.text
+    assert_page(await api.http.get(f"/@{handle}?before=not-a-cursor"))
     for path in ("/explore", "/explore?q=harbour", "/explore?q=%22unbalanced"):
         assert_page(await api.http.get(path))
     assert "Harbour Gazette" in (await api.http.get("/explore?q=tides")).text

@@ -100,6 +100,7 @@ async def test_editors_hide_comments_which_stay_visible_as_hidden(api: Api) -> N
     commenter, stranger = await api.register(), await api.register()
     path = f"/v1/public/articles/{article['id']}/comments"
     first = await api.call("POST", path, commenter, json={"body": "Great piece."})
+    assert first["author"] == {"username": commenter.username, "display_name": commenter.username}
     rude = await api.call("POST", path, commenter, json={"body": "Something rude."})
     for user in (commenter, stranger):
         with pytest.raises(ApiError) as caught:

@@ -65,7 +65,10 @@ async def profile(
     handle: str, svc: Svc, templates: Templates, before: Cursor = None
 ) -> HTMLResponse:
     try:
-        account, page = await svc.reader.published(handle, before, 20)
+        try:
+            account, page = await svc.reader.published(handle, before, 20)
+        except InvalidRequest:  # a mangled ?before= link: show the first page
+            account, page = await svc.reader.published(handle, None, 20)
     except NotFound:
         return not_found(templates, "public account")
     return templates.render(

@@ -19,6 +19,7 @@ from kabar.ids import decode_cursor, encode_cursor, looks_like_id, new_id
 from kabar.public.models import ArticleStatus, Page, Person
 from kabar.public.permissions import article_not_found, is_editor, require_editor
 from kabar.public.text import checked_text
+from kabar.store import accounts as account_store
 from kabar.store import articles as article_store
 from kabar.store import engagement as store
 from kabar.store import public as public_store
@@ -62,7 +63,7 @@ class CommentService:
             raise article_not_found()
         comment_id = new_id("n")
 
-        async def job(tx: WriteTx) -> int:
+        async def job(tx: WriteTx) -> Comment:
             row = await article_store.by_id(tx.conn, article_id, full=False)
             if row is None or row.status != ArticleStatus.PUBLISHED:
                 raise article_not_found()
@@ -74,11 +75,13 @@ class CommentService:
                 body=text,
                 created_at=tx.now_ms,
             )
-            return tx.now_ms
+            account = await account_store.account_by_id(tx.conn, principal.account_id)
+            name = account.display_name if account is not None else ""
+            author = Person(principal.username, name or principal.username)
+            return Comment(comment_id, article_id, author, text, tx.now_ms, False, None)
 
-        created_at: int = await self._writer.run(job)
-        author = Person(principal.username, principal.username)
-        return Comment(comment_id, article_id, author, text, created_at, False, None)
+        comment: Comment = await self._writer.run(job)
+        return comment
 
     async def page(
         self,
