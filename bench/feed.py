@@ -198,6 +198,15 @@ async def bench_fanout(args: argparse.Namespace, directory: Path) -> None:
         if pause := float(os.environ.get("KABAR_BENCH_PAUSE", "0")):
             print(f"  pausing {pause:g} s before publishing (attach a profiler now)", flush=True)
             await asyncio.sleep(pause)
+        async with aiohttp.ClientSession() as probe:
+            idle = []
+            for _ in range(10):
+                t0 = time.perf_counter()
+                async with probe.get(base + "/healthz") as response:
+                    await response.read()
+                idle.append((time.perf_counter() - t0) * 1000)
+                await asyncio.sleep(0.2)
+        print(f"  with everyone connected, GET /healthz takes {statistics.median(idle):.1f} ms")
         headers = {"Authorization": f"Bearer {seeded['editor_token']}"}
         markdown = "# Breaking: the ferry runs on time\n\nAll of it, for once."
         async with aiohttp.ClientSession(headers=headers) as session:

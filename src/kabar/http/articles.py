@@ -215,8 +215,7 @@ async def publish(
         published_at=body.published_at,
         signature=body.signature,
     )
-    await svc.articles.publish(principal, article_id, signed)
-    return ArticleOut.of(await svc.reader.get(article_id, principal))
+    return ArticleOut.of(await svc.articles.publish(principal, article_id, signed))
 
 
 @router.post(

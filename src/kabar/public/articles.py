@@ -31,8 +31,9 @@ from kabar.ids import looks_like_id, new_id
 from kabar.public import indexing, publishing
 from kabar.public.accounts import account_row
 from kabar.public.canonical import ArticleRevision, verify_revision
-from kabar.public.models import ArticleStatus
+from kabar.public.models import Article, ArticleStatus
 from kabar.public.permissions import article_not_found, require_article_editor, require_editor
+from kabar.public.reading import full_article
 from kabar.public.render import RenderedArticle, render_article
 from kabar.public.slugs import slugify, unique_slug, validate_slug
 from kabar.public.text import checked_text, storable
@@ -188,7 +189,7 @@ class ArticleService:
         new_title = self._title(title, rendered)
 
         async def job(tx: WriteTx) -> None:
-            row = await self._row_for_editor(tx, principal, article_id)
+            row = await _row_for_editor(tx.conn, principal, article_id)
             if row.status not in (ArticleStatus.DRAFT, ArticleStatus.UNPUBLISHED):
                 raise _state("only drafts and unpublished articles can be saved as drafts")
             values = {**rendered.columns(new_title, text), "updated_at": tx.now_ms}
@@ -207,11 +208,13 @@ class ArticleService:
         signed: SignedRevision,
         *,
         allow_backdated: bool = False,
-    ) -> None:
+    ) -> Article:
         """Publish (or schedule) a signed revision; see the module docstring.
 
-        ``allow_backdated`` accepts signed times in the past (importing old
-        articles, the demo seed); the HTTP API never sets it.
+        Returns the article as it now is, read in the publishing transaction: after a
+        commit that wakes thousands of subscribers' sockets, a second read would wait
+        behind all of them. ``allow_backdated`` accepts signed times in the past
+        (importing old articles, the demo seed); the HTTP API never sets it.
         """
         markdown = storable(signed.markdown, field="markdown")
         title = checked_text(
@@ -239,8 +242,8 @@ class ArticleService:
             )
         rendered = await self._rendered(principal, markdown)
 
-        async def job(tx: WriteTx) -> None:
-            row = await self._row_for_editor(tx, principal, article_id)
+        async def job(tx: WriteTx) -> Article:
+            row = await _row_for_editor(tx.conn, principal, article_id)
             if row.status == ArticleStatus.SCHEDULED:
                 raise _state("this article is scheduled; unpublish it to cancel, then publish")
             if signed.revision != row.revision + 1 or row.slug != current.slug:
@@ -277,25 +280,29 @@ class ArticleService:
                     scheduled_at=signed_at,
                     updated_at=tx.now_ms,
                 )
-                return
-            await publishing.go_live(
-                tx,
-                row,
-                revision=signed.revision,
-                author=(principal.account_id, principal.username),
-                signed_at=signed_at,
-                text=rendered.text,
-                public_url=self._url,
-                content=content,
-            )
+            else:
+                await publishing.go_live(
+                    tx,
+                    row,
+                    revision=signed.revision,
+                    author=(principal.account_id, principal.username),
+                    signed_at=signed_at,
+                    text=rendered.text,
+                    public_url=self._url,
+                    content=content,
+                )
+            updated = await store.by_id(tx.conn, article_id)
+            assert updated is not None
+            return await full_article(tx.conn, updated, principal, self._url)
 
-        await self._writer.run(job)
+        article: Article = await self._writer.run(job)
+        return article
 
     async def unpublish(self, principal: Principal, article_id: str) -> None:
         """Take a live article down, or cancel a scheduled publication."""
 
         async def job(tx: WriteTx) -> None:
-            row = await self._row_for_editor(tx, principal, article_id)
+            row = await _row_for_editor(tx.conn, principal, article_id)
             if row.status == ArticleStatus.PUBLISHED:
                 await publishing.take_down(tx, row)
             elif row.status == ArticleStatus.SCHEDULED:
@@ -318,7 +325,7 @@ class ArticleService:
         """Delete a draft that was never published (published articles are unpublished)."""
 
         async def job(tx: WriteTx) -> None:
-            row = await self._row_for_editor(tx, principal, article_id)
+            row = await _row_for_editor(tx.conn, principal, article_id)
             if row.status != ArticleStatus.DRAFT or row.revision:
                 raise _state("only drafts that were never published can be deleted")
             await store.delete_article(tx.conn, article_id)
@@ -328,9 +335,6 @@ class ArticleService:
     async def _editable(self, principal: Principal, article_id: str) -> Record:
         async with self._db.read() as conn:
             return await _row_for_editor(conn, principal, article_id)
-
-    async def _row_for_editor(self, tx: WriteTx, principal: Principal, article_id: str) -> Record:
-        return await _row_for_editor(tx.conn, principal, article_id)
 
     async def _device_key(self, principal: Principal) -> str:
         async with self._db.read() as conn:

@@ -65,15 +65,7 @@ class ArticleReader:
         role = await _role(conn, row.public_account_id, viewer)
         if row.status != "published" and not is_editor(role):
             raise article_not_found()
-        revision = await store.revision(conn, row.id, row.revision) if row.revision else None
-        mine = await engagement.reactions_by(conn, row.id, viewer.account_id) if viewer else set()
-        return article_from_row(
-            row,
-            self._url,
-            signature=signature_from_row(revision) if revision else None,
-            reactions=await engagement.reaction_counts(conn, row.id),
-            my_reactions=tuple(sorted(mine)),
-        )
+        return await full_article(conn, row, viewer, self._url)
 
     async def published(
         self, handle: str, cursor: str | None = None, limit: int = 20
@@ -163,6 +155,21 @@ class ArticleReader:
         articles = [article_from_row(r, self._url) for r in shown]
         more = len(rows) > limit
         return Page(articles, encode_cursor(int(shown[-1].feed_pos)) if more else None)
+
+
+async def full_article(
+    conn: AsyncConnection, row: Record, viewer: Principal | None, public_url: str
+) -> Article:
+    """An article with its current signature and reactions (no visibility check: callers')."""
+    revision = await store.revision(conn, row.id, row.revision) if row.revision else None
+    mine = await engagement.reactions_by(conn, row.id, viewer.account_id) if viewer else set()
+    return article_from_row(
+        row,
+        public_url,
+        signature=signature_from_row(revision) if revision else None,
+        reactions=await engagement.reaction_counts(conn, row.id),
+        my_reactions=tuple(sorted(mine)),
+    )
 
 
 async def _role(
