@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+from kabar.public.publishing import ArticlePublished
 from support.api import Api, User
 from support.public import create_account, publish_new
 
@@ -96,6 +97,7 @@ async def test_an_online_subscriber_receives_article_published_over_the_websocke
     finally:
         await ws.close()
     content = event["content"]
+    ArticlePublished.model_validate(content)  # exactly the published shape, nothing more
     assert (content["article_id"], content["title"], content["handle"]) == (
         article["id"],
         "Live news",

@@ -22,11 +22,9 @@ Feed events carry ``feed_id`` (a public account's id) and reach the accounts fol
 that feed live (``feed_periods``); the account-targeted ``feed.followed`` /
 ``feed.unfollowed`` events start and end that::
 
-    feed.followed            content: feed_id (to the follower's own devices)
-    feed.unfollowed          content: feed_id
-    article.published        content: article_id, handle, account_name, slug, url, title,
-                             summary, author, published_at, reading_minutes, revision
-                             (kabar.public.publishing)
+    feed.followed            content: feed_id, handle (to the follower's own devices)
+    feed.unfollowed          content: feed_id, handle
+    article.published        content: kabar.public.publishing.ArticlePublished
 
 To-device messages are delivered in their own list/frames: sender, sender_device, type, content.
 """

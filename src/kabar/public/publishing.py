@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from kabar.delivery import events as ev
 from kabar.delivery.writer import WriteTx
 from kabar.public import indexing
@@ -81,20 +83,39 @@ def _fields(row: Record) -> dict[str, Any]:
     return {key: row._mapping[key] for key in ("title", "summary", "reading_minutes", "slug")}
 
 
+class ArticlePublished(BaseModel):
+    """The content of an ``article.published`` event (published in docs/api.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    article_id: str
+    handle: str
+    account_name: str
+    slug: str
+    url: str
+    title: str
+    summary: str
+    author: str
+    """Username of the publisher of this revision."""
+    published_at: int
+    """The signed publication time, ms since the epoch."""
+    reading_minutes: int
+    revision: int
+
+
 def _event_content(
     row: Record, values: dict[str, Any], author: str, public_url: str
 ) -> dict[str, Any]:
-    url = f"{account_url(public_url, row.handle)}/{values['slug']}"
-    return {
-        "article_id": row.id,
-        "handle": row.handle,
-        "account_name": row.account_name,
-        "slug": values["slug"],
-        "url": url,
-        "title": values["title"],
-        "summary": values["summary"],
-        "author": author,
-        "published_at": values["published_at"],
-        "reading_minutes": values["reading_minutes"],
-        "revision": values["revision"],
-    }
+    return ArticlePublished(
+        article_id=row.id,
+        handle=row.handle,
+        account_name=row.account_name,
+        slug=values["slug"],
+        url=f"{account_url(public_url, row.handle)}/{values['slug']}",
+        title=values["title"],
+        summary=values["summary"],
+        author=author,
+        published_at=values["published_at"],
+        reading_minutes=values["reading_minutes"],
+        revision=values["revision"],
+    ).model_dump()
