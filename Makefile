@@ -6,7 +6,7 @@ KABAR  := $(VENV)/bin/kabar
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install demo serve migrate test test-quick lint fmt fuzz bench bench-e2e bench-peer clean
+.PHONY: help install demo serve migrate test test-quick lint fmt fuzz bench bench-e2e bench-feed bench-peer clean
 
 help:
 	@echo "make demo        install, migrate, seed demo data, serve on http://127.0.0.1:8000"
@@ -16,6 +16,7 @@ help:
 	@echo "make fuzz        long schemathesis run against the OpenAPI document"
 	@echo "make bench       kabar benchmark (bench/messaging.py --spawn; BENCH_ARGS=... for options)"
 	@echo "make bench-e2e   end-to-end encryption: 100-member group start and throughput"
+	@echo "make bench-feed  public accounts: feed page latency, live fan-out to 10,000 sockets"
 	@echo "make bench-peer  kabar vs Matrix Synapse vs a bare relay, same workload, same run (QUICK=1: ~4 min)"
 
 $(STAMP): pyproject.toml
@@ -64,6 +65,9 @@ bench: install
 
 bench-e2e: install
 	$(PY) bench/e2e.py
+
+bench-feed: install
+	$(PY) bench/feed.py
 
 bench-peer: install
 	bench/peers.sh

@@ -7,14 +7,17 @@ tests run.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -36,26 +39,47 @@ from kabar.delivery.writer import STREAM_CHANNEL, Writer
 from kabar.errors import Unavailable
 from kabar.http import (
     accounts,
+    articles,
     backup,
     blobs,
     conversations,
+    feeds,
     keys,
+    media,
     ops,
+    pages,
     problems,
+    public_accounts,
     reports,
     stream,
+    subscriptions,
     sync,
 )
 from kabar.http.middleware import BodyLimit, RequestMetrics, StorageOutages
+from kabar.http.security import SecurityHeaders
+from kabar.http.templating import Pages
 from kabar.ids import EventIdCodec
 from kabar.keys.backup import BackupService
 from kabar.keys.service import KeyService
 from kabar.media.blobs import BlobService
+from kabar.media.storage import MediaStorage
+from kabar.media.uploads import MediaService
+from kabar.public.accounts import PublicAccountService
+from kabar.public.articles import ArticleService
+from kabar.public.comments import CommentService
+from kabar.public.reactions import ReactionService
+from kabar.public.reading import ArticleReader
+from kabar.public.scheduler import Scheduler
+from kabar.public.search import SearchService
+from kabar.public.views import ViewCounter
 from kabar.services import Services
 from kabar.store import migrate
 from kabar.store.database import Database
 from kabar.store.names import UsernameCache
 from kabar.store.schema import server_secrets
+from kabar.subscriptions.feed import FeedService
+from kabar.subscriptions.service import SubscriptionService
+from kabar.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +138,10 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     limiter = open_rate_limiter(config)
     auth = Authenticator(database, bus, config.security.auth_cache_seconds)
     janitor = ToDeviceJanitor(writer)
+    workers = Workers()
+    public_url = config.server.public_url
+    reader = ArticleReader(database, workers, config)
+    views = ViewCounter(database, writer)
     services = Services(
         config=config,
         database=database,
@@ -138,6 +166,17 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         reports=ReportService(
             database, writer, codec, secrets["franking"], limiter, config.rate_limits
         ),
+        public_accounts=PublicAccountService(database, writer, public_url),
+        articles=ArticleService(database, writer, workers, limiter, config),
+        reader=reader,
+        comments=CommentService(database, writer, limiter, config),
+        reactions=ReactionService(database, writer),
+        views=views,
+        search=SearchService(database, config),
+        subscriptions=SubscriptionService(database, writer),
+        feed=FeedService(database, public_url, config.limits.public_page_max),
+        media=MediaService(writer, MediaStorage(config.media.directory), workers, limiter, config),
+        scheduler=Scheduler(database, writer, workers, views, public_url),
     )
     bus.on(control.DEVICES_REVOKED, lambda data: _on_devices_revoked(hub, data))
     bus.on(control.ACCOUNT_CHANGED, lambda d: _on_account_changed(hub, d))
@@ -145,6 +184,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     await hub.start()
     await writer.start()
     await janitor.start()
+    await services.scheduler.start()
     return services
 
 
@@ -162,6 +202,7 @@ def _on_account_changed(hub: Hub, data: dict[str, Any]) -> None:
 
 
 async def shutdown_services(services: Services) -> None:
+    await services.scheduler.stop()
     await services.to_device_janitor.stop()
     await services.to_device_janitor.flush()
     await services.writer.stop()
@@ -171,10 +212,16 @@ async def shutdown_services(services: Services) -> None:
     await services.database.dispose()
 
 
-def create_app(config: Config, *, run_migrations: bool = False) -> FastAPI:
+def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool = False) -> FastAPI:
+    """The ASGI app. ``freeze_gc`` (``kabar serve``) moves everything alive after start-up
+    out of the garbage collector's reach: full collections then scan only what requests
+    allocate, which cuts tail latency (p99 of a feed page: ~14 ms → ~5 ms)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = await build_services(config, run_migrations=run_migrations)
+        if freeze_gc:
+            gc.freeze()
         log.info("kabar %s serving on %s", __version__, config.server.public_url)
         try:
             yield
@@ -202,14 +249,28 @@ def create_app(config: Config, *, run_migrations: bool = False) -> FastAPI:
         reports.router,
         ops.router,
         stream.router,
+        public_accounts.router,
+        articles.router,
+        subscriptions.router,
+        media.router,
+        feeds.router,  # before pages: /@handle/feed.atom is not an article
+        pages.router,
     ):
         app.include_router(router)
+    app.state.pages = Pages(config.server)
+    app.mount("/static", StaticFiles(packages=[("kabar.http", "static")]), name="static")
+    image_paths = re.compile(r"/v1/media/images|/v1/public/accounts/[^/]+/avatar")
+    blob_paths = re.compile(r"/v1/blobs(/.*)?")
     app.add_middleware(
         BodyLimit,
         max_bytes=config.limits.request_max_bytes,
-        overrides={"/v1/blobs": config.media.blob_max_bytes},
+        larger=(
+            (image_paths, config.limits.image_max_bytes),
+            (blob_paths, config.media.blob_max_bytes),
+        ),
     )
     app.add_middleware(StorageOutages)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -107,6 +107,10 @@ class LimitsConfig:
     one_time_keys_max: int = 200
     history_page_max: int = 200
     sync_page_max: int = 500
+    # Public accounts: uploaded images (bytes before cleaning), comments, list pages.
+    image_max_bytes: int = 15 * 1024 * 1024
+    comment_max_chars: int = 4000
+    public_page_max: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +124,10 @@ class RateLimitsConfig:
     claim_per_account: RateRule = RateRule(100, 10)
     claim_per_address: RateRule = RateRule(500, 10)
     report_per_account: RateRule = RateRule(30, 3600)
+    # Saving or publishing an article renders up to 1 MiB of Markdown: keep it bounded.
+    publish_per_account: RateRule = RateRule(60, 3600)
+    comment_per_account: RateRule = RateRule(20, 60)
+    upload_per_account: RateRule = RateRule(60, 3600)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,11 @@ class ErrorCode(enum.StrEnum):
     NOT_ALLOWED_IN_DIRECT = "not_allowed_in_direct"
     CANNOT_MESSAGE_SELF = "cannot_message_self"
     INVALID_REPORT = "invalid_report"  # a report body that is not base64 of the right sizes
+    INVALID_HANDLE = "invalid_handle"
+    INVALID_SLUG = "invalid_slug"
+    INVALID_CURSOR = "invalid_cursor"
+    INVALID_IMAGE = "invalid_image"
+    INVALID_PUBLISH_TIME = "invalid_publish_time"
     # 401
     UNAUTHENTICATED = "unauthenticated"
     INVALID_CREDENTIALS = "invalid_credentials"
@@ -53,6 +58,8 @@ class ErrorCode(enum.StrEnum):
     # The message, franking key and event of a report do not verify, or the reporter
     # never received that event (one code for both: existence stays private).
     REPORT_UNVERIFIABLE = "report_unverifiable"
+    NOT_AN_EDITOR = "not_an_editor"
+    NOT_AN_OWNER = "not_an_owner"
     # 404
     NOT_FOUND = "not_found"
     CONVERSATION_NOT_FOUND = "conversation_not_found"
@@ -60,6 +67,11 @@ class ErrorCode(enum.StrEnum):
     DEVICE_NOT_FOUND = "device_not_found"
     BLOB_NOT_FOUND = "blob_not_found"
     BACKUP_NOT_FOUND = "backup_not_found"
+    PUBLIC_ACCOUNT_NOT_FOUND = "public_account_not_found"
+    ARTICLE_NOT_FOUND = "article_not_found"
+    REVISION_NOT_FOUND = "revision_not_found"
+    COMMENT_NOT_FOUND = "comment_not_found"
+    MEDIA_NOT_FOUND = "media_not_found"
     # 409
     USERNAME_UNAVAILABLE = "username_unavailable"
     IDENTITY_KEYS_IMMUTABLE = "identity_keys_immutable"
@@ -70,6 +82,12 @@ class ErrorCode(enum.StrEnum):
     TOO_MANY_KEYS = "too_many_keys"
     QUOTA_EXCEEDED = "quota_exceeded"  # the account's blob storage quota is used up
     BACKUP_VERSION_STALE = "backup_version_stale"  # a newer backup version replaced this one
+    HANDLE_UNAVAILABLE = "handle_unavailable"
+    SLUG_TAKEN = "slug_taken"
+    REVISION_CONFLICT = "revision_conflict"
+    ARTICLE_STATE = "article_state"
+    LAST_OWNER = "last_owner"
+    MEDIA_QUOTA_EXCEEDED = "media_quota_exceeded"
     # 413
     PAYLOAD_TOO_LARGE = "payload_too_large"
     # 429

@@ -4,15 +4,16 @@ Ids are 128 random bits written as a one-letter kind, an underscore and 26
 lower-case base32 characters (``c_k3v…``): unguessable, fixed length (the
 franking context of DESIGN §4 needs fixed-length fields) and self-describing
 in logs. Stream tokens are opaque to clients; today they wrap one stream
-position (``s1234``).
+position (``s1234``). Page cursors (feeds, lists) are opaque too: base64url JSON.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import threading
-from typing import Literal, NewType
+from typing import Any, Literal, NewType
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -23,7 +24,9 @@ DeviceId = NewType("DeviceId", str)
 ConversationId = NewType("ConversationId", str)
 EventId = NewType("EventId", str)
 
-IdKind = Literal["a", "d", "c", "e", "b", "p", "r", "m"]
+# a account, d device, c conversation, e event, b blob, p public account, r article,
+# m media, n comment
+IdKind = Literal["a", "d", "c", "e", "b", "p", "r", "m", "n"]
 _ID_LENGTH = 2 + 26
 
 
@@ -113,3 +116,32 @@ class EventIdCodec:
         # Positions are far below 2**63; anything else is a forged or foreign id.
         value = int.from_bytes(block, "big")
         return value if 0 < value < 2**63 else None
+
+
+def encode_cursor(*parts: int | str) -> str:
+    """An opaque page cursor holding ``parts`` (positions, times, ids)."""
+    raw = json.dumps(list(parts), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *shape: type) -> tuple[Any, ...] | None:
+    """The parts of a cursor made by :func:`encode_cursor`, checked against ``shape``.
+
+    ``None`` or ``""`` means "the first page"; anything malformed is 400 ``invalid_cursor``.
+    """
+    if not cursor:
+        return None
+    try:
+        if len(cursor) > 200:
+            raise ValueError("too long")
+        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(parts, list) or len(parts) != len(shape):
+            raise ValueError("wrong shape")
+        if not all(type(p) is kind for p, kind in zip(parts, shape, strict=True)):
+            raise ValueError("wrong types")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(
+            "the cursor is malformed; use next_cursor from a previous page",
+            code=ErrorCode.INVALID_CURSOR,
+        ) from exc
+    return tuple(parts)

@@ -19,7 +19,18 @@ from kabar.delivery.writer import Writer
 from kabar.keys.backup import BackupService
 from kabar.keys.service import KeyService
 from kabar.media.blobs import BlobService
+from kabar.media.uploads import MediaService
+from kabar.public.accounts import PublicAccountService
+from kabar.public.articles import ArticleService
+from kabar.public.comments import CommentService
+from kabar.public.reactions import ReactionService
+from kabar.public.reading import ArticleReader
+from kabar.public.scheduler import Scheduler
+from kabar.public.search import SearchService
+from kabar.public.views import ViewCounter
 from kabar.store.database import Database
+from kabar.subscriptions.feed import FeedService
+from kabar.subscriptions.service import SubscriptionService
 
 
 @dataclass(slots=True)
@@ -41,3 +52,14 @@ class Services:
     blobs: BlobService
     backup: BackupService
     reports: ReportService
+    public_accounts: PublicAccountService
+    articles: ArticleService
+    reader: ArticleReader
+    comments: CommentService
+    reactions: ReactionService
+    views: ViewCounter
+    search: SearchService
+    subscriptions: SubscriptionService
+    feed: FeedService
+    media: MediaService
+    scheduler: Scheduler

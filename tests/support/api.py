@@ -59,6 +59,12 @@ class Api:
     async def close(self) -> None:
         await self.http.aclose()
 
+    async def __aenter__(self) -> Api:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     async def call(self, method: str, path: str, user: User | None = None, **kwargs: Any) -> Any:
         headers = kwargs.pop("headers", {})
         if user is not None:

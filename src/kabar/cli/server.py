@@ -13,6 +13,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from kabar.app import build_services, create_app, shutdown_services
+from kabar.cli.demo import editors, seed_public
 from kabar.config import Config, load_config, sqlalchemy_url
 from kabar.errors import Conflict, KabarError
 from kabar.logs import configure as configure_logging
@@ -46,7 +47,7 @@ def _config(path: Path | None) -> Config:
 def _serve(config: Config, *, run_migrations: bool) -> None:
     configure_logging(config.server.log_level, config.server.log_json)
     uvicorn.run(
-        create_app(config, run_migrations=run_migrations),
+        create_app(config, run_migrations=run_migrations, freeze_gc=True),
         host=config.server.host,
         port=config.server.port,
         loop="uvloop",
@@ -70,7 +71,7 @@ def serve(
 
 
 def demo(config_path: ConfigOption = None) -> None:
-    """Migrate, seed demo accounts and conversations (once), then serve."""
+    """Migrate, seed demo accounts, conversations and public accounts (once), then serve."""
     config = _config(config_path)
     asyncio.run(_seed(config))
     url = config.server.public_url
@@ -78,6 +79,10 @@ def demo(config_path: ConfigOption = None) -> None:
     console.print(
         f"  demo accounts: {', '.join(a for a, _ in DEMO_ACCOUNTS)} — password: {DEMO_PASSWORD}"
     )
+    console.print(
+        f"  public-account editors: {', '.join(editors())}; instance admin: admin (same password)"
+    )
+    console.print(f"  public pages: {url}/   e.g. {url}/@harbour_herald")
     console.print(f"  API: {url}/v1/docs   health: {url}/healthz   stop with Ctrl-C\n")
     _serve(config, run_migrations=False)
 
@@ -101,6 +106,9 @@ async def _seed(config: Config) -> None:
                 principal = await services.auth.authenticate(session.access_token)
                 await services.accounts.logout(principal)
             console.print("seeded demo accounts alice, bob and carol, a group and a direct chat")
+        handles = await seed_public(services, DEMO_PASSWORD)
+        if handles:
+            console.print(f"seeded public accounts {', '.join('@' + h for h in handles)}")
     finally:
         await shutdown_services(services)
 

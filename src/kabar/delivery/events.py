@@ -24,9 +24,9 @@ Feed events carry ``feed_id`` (a public account's id) and reach the accounts fol
 that feed live (``feed_periods``); the account-targeted ``feed.followed`` /
 ``feed.unfollowed`` events start and end that::
 
-    feed.followed            content: feed_id (to the follower's own devices)
-    feed.unfollowed          content: feed_id
-    article.published        content: article summary (public/ defines it)
+    feed.followed            content: feed_id, handle (to the follower's own devices)
+    feed.unfollowed          content: feed_id, handle
+    article.published        content: kabar.public.publishing.ArticlePublished
 
 To-device messages are delivered in their own list/frames: sender, sender_device, type, content.
 """
@@ -47,6 +47,7 @@ MEMBER_ROLE_CHANGED: Final = "member.role_changed"
 MEMBER_DEVICES_CHANGED: Final = "member.devices_changed"
 FEED_FOLLOWED: Final = "feed.followed"
 FEED_UNFOLLOWED: Final = "feed.unfollowed"
+ARTICLE_PUBLISHED: Final = "article.published"
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 

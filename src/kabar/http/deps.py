@@ -66,3 +66,15 @@ Authenticated = Annotated[Principal, Depends(authenticate)]
 AuthenticatedCaller = Annotated[Caller, Depends(caller)]
 Address = Annotated[str, Depends(request_address)]
 Svc = Annotated[Services, Depends(services)]
+
+
+async def maybe_authenticate(request: Request) -> Principal | None:
+    """The caller if it sent a token (a bad token is still 401), else an anonymous reader."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        return None
+    svc: Services = request.app.state.services
+    return await svc.auth.authenticate(token)
+
+
+MaybeAuthenticated = Annotated[Principal | None, Depends(maybe_authenticate)]

@@ -7,6 +7,7 @@ the hot path and never buffers bodies or breaks WebSockets.
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,20 +27,22 @@ class BodyTooLarge(Exception):
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with 413, by header or while streaming.
 
-    ``overrides`` maps a path prefix to its own limit: blob uploads stream up to
-    ``media.blob_max_bytes`` to disk, far more than any JSON body may hold.
+    ``larger`` allows bigger bodies on the paths its patterns match (image uploads).
     """
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, overrides: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: tuple[tuple[re.Pattern[str], int], ...] = (),
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.overrides = overrides or {}
+        self.larger = larger
 
     def _limit(self, path: str) -> int:
-        for prefix, limit in self.overrides.items():
-            if path == prefix or path.startswith(prefix + "/"):
+        for pattern, limit in self.larger:
+            if pattern.fullmatch(path):
                 return limit
         return self.max_bytes
 
@@ -47,12 +50,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self._limit(scope.get("path", ""))
-        error = PayloadTooLarge(f"request bodies are at most {limit} bytes")
+        max_bytes = self._limit(scope.get("path", ""))
+        error = PayloadTooLarge(f"request bodies are at most {max_bytes} bytes")
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > limit
+                    too_big = int(value) > max_bytes
                 except ValueError:
                     too_big = False
                 if too_big:
@@ -67,7 +70,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
+                if received > max_bytes:
                     # Fail the read: a handler streaming the body (blob uploads) aborts
                     # instead of keeping a truncated copy; FastAPI's JSON parsing turns
                     # it into a 400, which guarded_send replaces with our 413.

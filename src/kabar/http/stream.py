@@ -159,7 +159,10 @@ class StreamSession:
             await self._send_items(items)
             if not items:
                 try:
-                    await asyncio.wait_for(listener.wakeup.wait(), heartbeat)
+                    # asyncio.timeout, not wait_for: no extra task per wake-up, which is
+                    # what a fan-out to thousands of sockets pays for.
+                    async with asyncio.timeout(heartbeat):
+                        await listener.wakeup.wait()
                 except TimeoutError:
                     await self.send_json({"type": "ping"})
 

@@ -1,5 +1,9 @@
-"""Public accounts and their articles: rendering, slugs and handles, feeds, signed authorship.
+"""Public accounts and their articles (DESIGN §5).
 
-The modules here are pure (no database, no HTTP); services build on them.
+Pure building blocks — rendering, slugs and handles, feeds, signed authorship
+(``render``, ``sanitise``, ``excerpt``, ``slugs``, ``feeds``, ``canonical``) — and
+the services built on them: accounts and members (``accounts``), articles and
+their revisions (``articles``, ``publishing``, ``scheduler``), reading
+(``views``, ``reactions``, ``comments``) and discovery (``search``).
 See ``docs/public-accounts.md``.
 """

@@ -16,6 +16,20 @@ async def start_following(conn: Executor, feed_id: str, account_id: str, pos: in
     )
 
 
+async def start_following_all(
+    conn: Executor, feed_id: str, account_ids: list[str], pos: int
+) -> None:
+    """Many followers at once (imports, benchmarks)."""
+    if account_ids:
+        await conn.execute(
+            insert(feed_periods),
+            [
+                {"feed_id": feed_id, "account_id": a, "from_pos": pos, "to_pos": None}
+                for a in account_ids
+            ],
+        )
+
+
 async def stop_following(conn: Executor, feed_id: str, account_id: str, pos: int) -> None:
     await conn.execute(
         update(feed_periods)

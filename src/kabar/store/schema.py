@@ -266,3 +266,201 @@ message_reports = Table(
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("reporter_account", "event_pos"),
 )
+
+
+# -- public accounts, articles, subscriptions (docs/public-accounts.md) -----------------------
+
+public_accounts = Table(
+    "public_accounts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    # Folded to lower case (kabar.public.slugs.normalize_handle); never changes.
+    Column("handle", String(30), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("bio", String(1000), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("avatar_url", String(200)),
+    Column("created_by", ID, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    # Set only by an admin: who, when, and the evidence they relied on.
+    Column("verified_at", BigInteger),
+    Column("verified_by", ID),
+    Column("verification_note", String(1000)),
+    # Kept by the writer jobs that change them, so pages never count rows.
+    Column("subscriber_count", BigInteger, nullable=False),
+    Column("article_count", BigInteger, nullable=False),
+)
+
+public_members = Table(
+    "public_members",
+    metadata,
+    Column("public_account_id", ID, primary_key=True),
+    Column("account_id", ID, primary_key=True),
+    Column("role", String(8), nullable=False),
+    Column("added_by", ID, nullable=False),
+    Column("added_at", BigInteger, nullable=False),
+    Index(None, "account_id"),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("public_account_id", ID, nullable=False),
+    Column("slug", String(80), nullable=False),
+    # draft | scheduled | published | unpublished
+    Column("status", String(12), nullable=False),
+    # The current content: the working copy of a draft, else the latest (scheduled or
+    # published) revision, rendered once when it was saved.
+    Column("title", String(300), nullable=False),
+    Column("markdown", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("summary", String(400), nullable=False),
+    Column("word_count", Integer, nullable=False),
+    Column("reading_minutes", Integer, nullable=False),
+    Column("image", String(300)),
+    # The latest revision that is (or, when scheduled, will be) public; 0 before the first.
+    Column("revision", Integer, nullable=False),
+    Column("created_by", ID, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("scheduled_at", BigInteger),
+    # Who first published it (the byline) and when (the signed time of revision 1).
+    Column("author_id", ID),
+    Column("published_at", BigInteger),
+    # The signed time of the latest revision after the first: the "edited" mark.
+    Column("edited_at", BigInteger),
+    # Stream position of the article.published event while published, else NULL: the
+    # feed's sort key. Positions only grow, so a cursor below it is stable under
+    # concurrent publishing.
+    Column("feed_pos", BigInteger),
+    Column("view_count", BigInteger, nullable=False),
+    Column("comment_count", Integer, nullable=False),
+    UniqueConstraint("public_account_id", "slug"),
+    Index(
+        "uq_articles_feed_pos",
+        "feed_pos",
+        unique=True,
+        sqlite_where=text("feed_pos IS NOT NULL"),
+        postgresql_where=text("feed_pos IS NOT NULL"),
+    ),
+    Index(
+        "ix_articles_public_account_id_feed_pos",
+        "public_account_id",
+        "feed_pos",
+        sqlite_where=text("feed_pos IS NOT NULL"),
+        postgresql_where=text("feed_pos IS NOT NULL"),
+    ),
+    Index(
+        "ix_articles_scheduled_at",
+        "scheduled_at",
+        sqlite_where=text("status = 'scheduled'"),
+        postgresql_where=text("status = 'scheduled'"),
+    ),
+)
+
+# Every revision ever published or scheduled, with what its device signed
+# (kabar.public.canonical): the public revision history.
+article_revisions = Table(
+    "article_revisions",
+    metadata,
+    Column("article_id", ID, primary_key=True),
+    Column("revision", Integer, primary_key=True, autoincrement=False),
+    Column("handle", String(30), nullable=False),
+    Column("slug", String(80), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("markdown", Text, nullable=False),
+    Column("published_at", BigInteger, nullable=False),
+    Column("account_id", ID, nullable=False),
+    # Signed as they were: a later rename or device removal cannot break verification.
+    Column("username", String(32), nullable=False),
+    Column("device_id", ID, nullable=False),
+    Column("ed25519", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# One row per (day, article, viewer hash); only today's and yesterday's are kept.
+article_views = Table(
+    "article_views",
+    metadata,
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("article_id", ID, primary_key=True),
+    Column("viewer", String(64), primary_key=True),
+)
+
+# The daily-rotating HMAC keys of article_views; deleted with their day's rows, after
+# which nobody can test an address against the stored hashes.
+view_keys = Table(
+    "view_keys",
+    metadata,
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("secret", LargeBinary, nullable=False),
+)
+
+article_reactions = Table(
+    "article_reactions",
+    metadata,
+    Column("article_id", ID, primary_key=True),
+    Column("account_id", ID, primary_key=True),
+    Column("reaction", String(16), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("article_id", ID, nullable=False),
+    Column("account_id", ID, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    # Hidden by an owner or editor: shown as hidden, never deleted.
+    Column("hidden_at", BigInteger),
+    Column("hidden_by", ID),
+    Index(None, "article_id", "created_at"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("account_id", ID, primary_key=True),
+    Column("public_account_id", ID, primary_key=True),
+    # On ⇔ the account follows the feed channel (feed_periods): live article.published.
+    Column("notifications", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "public_account_id"),
+)
+
+# Uploaded images, cleaned by kabar.media.images; files are named by content hash.
+media = Table(
+    "media",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("mime", String(32), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    # JSON list of {name, mime, width, height} (smaller variants, narrowest first).
+    Column("variants", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "account_id"),
+)
+
+# What discovery searches: one document per public account and per published article.
+# The text index itself is dialect-specific and lives outside this metadata (see
+# kabar.store.search): an FTS5 table kept by triggers on SQLite, a GIN index over a
+# tsvector expression on PostgreSQL.
+search_documents = Table(
+    "search_documents",
+    metadata,
+    Column("id", POSITION, primary_key=True, autoincrement=True),
+    Column("kind", String(8), nullable=False),
+    Column("ref_id", ID, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("kind", "ref_id"),
+)

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy.engine import Connection, Engine, Result
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine, Result
 from sqlalchemy.sql.base import Executable
 
 T = TypeVar("T")
@@ -29,7 +29,10 @@ T = TypeVar("T")
 class Executor(Protocol):
     """Anything queries can run on: ``AsyncConnection`` or :class:`ThreadedConnection`."""
 
-    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]: ...
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]: ...
+
+    @property
+    def dialect(self) -> Dialect: ...
 
 
 class _NoRows:
@@ -68,15 +71,21 @@ class ThreadedConnection:
     def closed(self) -> bool:
         return self._conn is None or self._conn.closed
 
-    async def execute(self, statement: Executable, parameters: Any = None) -> Result[Any]:
-        def run() -> Result[Any]:
+    @property
+    def dialect(self) -> Dialect:
+        return self._engine.dialect
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        def run() -> Result[Any] | _NoRows:
             result = self.connection.execute(statement, parameters)
             if result.returns_rows:
                 return result.freeze()()
             # Rows never cross threads; a statement without rows only reports its count.
-            return cast(Result[Any], _NoRows(result.rowcount))
+            return _NoRows(result.rowcount)
 
-        return await self._call(run)
+        # A buffered Result answers everything callers ask of a CursorResult here
+        # (rows, scalars, first, all; rowcount for the rest).
+        return cast(CursorResult[Any], await self._call(run))
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._call(fn, self.connection, *args)

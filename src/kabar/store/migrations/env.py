@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from kabar.store.schema import metadata
+from kabar.store.search import is_declared
 
 
 def run(connection: Connection) -> None:
@@ -18,6 +19,7 @@ def run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=is_declared,
     )
     with context.begin_transaction():
         context.run_migrations()
