@@ -45,6 +45,7 @@ from kabar.http import (
     reports,
     stream,
     sync,
+    webapp,
 )
 from kabar.http.middleware import BodyLimit, RequestMetrics
 from kabar.ids import EventIdCodec
@@ -202,6 +203,7 @@ def create_app(config: Config, *, run_migrations: bool = False) -> FastAPI:
         reports.router,
         ops.router,
         stream.router,
+        webapp.router,
     ):
         app.include_router(router)
     app.add_middleware(
