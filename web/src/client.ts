@@ -11,7 +11,7 @@
 //   with one txn_id (socket, else HTTP) until acknowledged — a message is never lost.
 import { Api, type Ack, type ConversationInfo, type ServerEvent, type ToDeviceEnvelope } from "./api";
 import { Directory, Identity, type DeviceKeys } from "./crypto/device";
-import { b64decode, b64encode, randomBytes } from "./crypto/encoding";
+import { b64encode, randomBytes } from "./crypto/encoding";
 import { MegolmMachine, ROOM_KEY, type PickledInbound, type PickledOutbound } from "./crypto/megolm";
 import { loadOlm } from "./crypto/olm";
 import { OLM_ALGORITHM, OlmMachine, UnknownSenderDevice, type PickledOlmSession, type ToDeviceMessage } from "./crypto/olmMachine";
@@ -101,7 +101,7 @@ export class Client {
   private lock = new Mutex();
   private stream: EventStream | null = null;
   private usedOneTimeKeys = false;
-  private pickleKey: Uint8Array<ArrayBuffer>;
+  private pickleKey: string; // libolm takes its pickle key as a string
   readonly tracker: DeviceTracker;
   readonly olm: OlmMachine;
   readonly megolm: MegolmMachine;
@@ -115,7 +115,7 @@ export class Client {
   ) {
     this.api.token = meta.token;
     this.api.onSignedOut = () => this.onSignedOut();
-    this.pickleKey = b64decode(meta.pickle_key);
+    this.pickleKey = meta.pickle_key;
     this.tracker = new DeviceTracker(this.api, directory, owners, meta.username);
     this.olm = new OlmMachine(identity, directory);
     this.megolm = new MegolmMachine({ curve25519: identity.curve25519, ed25519: identity.ed25519 });
@@ -171,7 +171,7 @@ export class Client {
     const vault = await Vault.open(username, password);
     const records = await vault.load();
     const meta = records.get("meta") as Meta;
-    const pickleKey = b64decode(meta.pickle_key);
+    const pickleKey = meta.pickle_key;
     const identity = Identity.fromPickle(meta.username, meta.device_id, records.get("account") as string, pickleKey);
     const directory = new Directory((records.get("directory") as never[]) ?? []);
     const owners = (records.get("owners") as Record<string, [string, string]>) ?? {};

@@ -75,7 +75,7 @@ export class Identity {
     return new Identity(username, deviceId, account);
   }
 
-  static fromPickle(username: string, deviceId: string, pickle: string, key: Uint8Array): Identity {
+  static fromPickle(username: string, deviceId: string, pickle: string, key: string): Identity {
     const account = new (olm().Account)();
     account.unpickle(key, pickle);
     const identity = new Identity(username, deviceId, account);
@@ -83,7 +83,7 @@ export class Identity {
     return identity;
   }
 
-  pickle(key: Uint8Array): string {
+  pickle(key: string): string {
     return this.account.pickle(key);
   }
 

@@ -262,7 +262,7 @@ export class MegolmMachine {
 
   // -- persistence -------------------------------------------------------------------
 
-  restore(outbound: Map<string, PickledOutbound>, inbound: PickledInbound[], key: Uint8Array): void {
+  restore(outbound: Map<string, PickledOutbound>, inbound: PickledInbound[], key: string): void {
     for (const [conversationId, record] of outbound) {
       const session = new (olm().OutboundGroupSession)();
       session.unpickle(key, record.pickle);
@@ -277,7 +277,7 @@ export class MegolmMachine {
   }
 
   /** Records to write (value) or delete (null) since the last call, by record name. */
-  changes(key: Uint8Array): Map<string, PickledOutbound | PickledInbound | null> {
+  changes(key: string): Map<string, PickledOutbound | PickledInbound | null> {
     const out = new Map<string, PickledOutbound | PickledInbound | null>();
     for (const id of this.discarded) out.set(`out/${id}`, null);
     for (const id of this.dirtyOut) {

@@ -50,7 +50,7 @@ export class OlmMachine {
     private directory: Directory,
   ) {}
 
-  restore(records: PickledOlmSession[], key: Uint8Array): void {
+  restore(records: PickledOlmSession[], key: string): void {
     for (const record of records) {
       const session = new (olm().Session)();
       session.unpickle(key, record.pickle);
@@ -132,7 +132,7 @@ export class OlmMachine {
   }
 
   /** Pickles of sessions touched since the last call. */
-  changes(key: Uint8Array): Array<{ id: string; record: PickledOlmSession }> {
+  changes(key: string): Array<{ id: string; record: PickledOlmSession }> {
     const out = [];
     for (const entry of this.dirty) {
       const peer = [...this.sessions].find(([, list]) => list.includes(entry))?.[0];

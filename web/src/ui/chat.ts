@@ -40,7 +40,7 @@ export function renderChat(main: HTMLElement, client: Client, conversationId: st
   const form = h(
     "form",
     { class: "composer" },
-    h("label", { for: "attach", class: "button attach", title: "Attach a file" }, "📎", h("span", { class: "visually-hidden" }, "Attach a file")),
+    h("label", { for: "attach", class: "button attach", title: "Attach a file" }, "File"),
     file,
     text,
     h("button", { type: "submit" }, "Send"),
