@@ -42,10 +42,13 @@ def missing_requirement() -> str | None:
     return None
 
 
+def chromium_path() -> str | None:
+    return str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
+
+
 async def launch_chromium(playwright: Any) -> Any:
-    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
     return await playwright.chromium.launch(
-        executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
     )
 
 
@@ -62,7 +65,11 @@ class WebUser:
 
     @classmethod
     async def sign_up(
-        cls, browser: Any, base_url: str, prefix: str = "web", viewport: dict[str, int] | None = None
+        cls,
+        browser: Any,
+        base_url: str,
+        prefix: str = "web",
+        viewport: dict[str, int] | None = None,
     ) -> WebUser:
         context = await browser.new_context(viewport=viewport or {"width": 1100, "height": 760})
         context.set_default_timeout(TIMEOUT_MS)
@@ -116,13 +123,15 @@ class WebUser:
     def message(self, text: str) -> Any:
         return self.page.locator(".timeline .message:not(.pending)", has_text=text)
 
-    async def expect_message(self, text: str, timeout: float = TIMEOUT_MS) -> None:
+    async def expect_message(self, text: str, wait_ms: float = TIMEOUT_MS) -> None:
         from playwright.async_api import expect
 
-        await expect(self.message(text)).to_have_count(1, timeout=timeout)
+        await expect(self.message(text)).to_have_count(1, timeout=wait_ms)
 
     async def bodies(self) -> list[str]:
-        texts = await self.page.locator(".timeline .message:not(.pending) .body").all_text_contents()
+        texts = await self.page.locator(
+            ".timeline .message:not(.pending) .body"
+        ).all_text_contents()
         return [str(t) for t in texts]
 
     async def unread(self, conversation_id: str) -> str:

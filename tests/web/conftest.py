@@ -27,7 +27,9 @@ def web_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest_asyncio.fixture(**MODULE)
-async def web_server(web_dir: Path, sqlite_templates: SqliteTemplates) -> AsyncIterator[RunningServer]:
+async def web_server(
+    web_dir: Path, sqlite_templates: SqliteTemplates
+) -> AsyncIterator[RunningServer]:
     reason = missing_requirement()
     if reason:
         pytest.skip(reason)

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from kabar.client.models import Message
 from support.browser import PHONE, WebUser
+from support.clients import People
+from support.proxy import Proxy
 from support.server import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -56,7 +59,8 @@ async def test_two_browsers_chat_end_to_end_both_ways(
         await bob.expect_message("live both ways")
         await alice.send("after the reload")
         await bob.expect_message("after the reload")
-        assert alice.errors == [] and bob.errors == []
+        assert alice.errors == []
+        assert bob.errors == []
     finally:
         await alice.close()
         await bob.close()
@@ -88,6 +92,48 @@ async def test_the_server_database_never_holds_a_browser_chats_plaintext(
     assert [name for name, data in stored.items() if canary.encode() in data] == []
     # The same search finds what the server may see (a group title) in its database.
     assert [name for name, data in stored.items() if control.encode() in data]
+
+
+async def test_a_dropped_connection_loses_no_message_either_way(
+    browser: Any, web_server: RunningServer, people: People
+) -> None:
+    """The browser reaches the server through a proxy the test cuts, then restores."""
+    port = int(web_server.base_url.rsplit(":", 1)[1])
+    proxy = Proxy("127.0.0.1", port).start()
+    sam = await people.register("sam")
+    web = await WebUser.sign_up(browser, f"http://127.0.0.1:{proxy.port}", "web")
+    try:
+        conversation = await web.open_direct(sam.username)
+        await web.send("before the cut")
+        await sam.send_text(conversation, "sam before the cut")
+        await web.expect_message("sam before the cut")
+
+        proxy.cut()
+        await expect(web.page.locator(".connection")).not_to_have_text("online")
+        for i in range(5):
+            await sam.send_text(conversation, f"sam while cut {i}")
+        await web.send("web while cut")
+        await expect(web.page.locator(".message.pending")).to_have_count(1)
+        await web.screenshot("offline-pending")
+
+        proxy.restore()
+        await web.wait_online()
+        for i in range(5):
+            await web.expect_message(f"sam while cut {i}")
+        await web.expect_message("web while cut")
+        await expect(web.page.locator(".message.pending")).to_have_count(0)
+        expected = ["before the cut", "sam before the cut"]
+        expected += [f"sam while cut {i}" for i in range(5)] + ["web while cut"]
+        assert await web.bodies() == expected
+        for _ in range(100):
+            await sam.sync()
+            got = [m.body for m in sam.history(conversation) if isinstance(m, Message)]
+            if "web while cut" in got:
+                break
+        assert got == expected
+    finally:
+        await web.close()
+        proxy.close()
 
 
 def _server_bytes(web_dir: Path) -> dict[str, bytes]:

@@ -40,8 +40,8 @@ export function renderChat(main: HTMLElement, client: Client, conversationId: st
   const form = h(
     "form",
     { class: "composer" },
-    h("label", { for: "attach", class: "button attach", title: "Attach a file" }, "File"),
     file,
+    h("label", { for: "attach", class: "button attach", title: "Attach a file" }, "File"),
     text,
     h("button", { type: "submit" }, "Send"),
   );
