@@ -53,19 +53,19 @@ machine with Node.js and npm. Install them, then run <code>make install</code> a
 """
 
 
-def app_file(path: str, root: Path = APP_DIR) -> Path | None:
-    """The built file ``path`` names, or None (a route of the app, or outside ``root``)."""
+def app_file(path: str) -> Path | None:
+    """The built file ``path`` names, or None (a route of the app, or outside the build)."""
     if not path:
         return None
-    candidate = (root / path).resolve()
-    base = root.resolve()
+    base = APP_DIR.resolve()
+    candidate = (base / path).resolve()
     if base not in candidate.parents or not candidate.is_file():
         return None
     return candidate
 
 
-def _index(root: Path = APP_DIR) -> Response:
-    index = root / "index.html"
+def _index() -> Response:
+    index = APP_DIR / "index.html"
     if not index.is_file():
         return HTMLResponse(NOT_BUILT, status_code=503, headers=SECURITY_HEADERS)
     # The page names hashed assets: it must be fetched fresh after every build.
