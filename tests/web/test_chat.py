@@ -105,6 +105,7 @@ async def test_a_dropped_connection_loses_no_message_either_way(
     try:
         conversation = await web.open_direct(sam.username)
         await web.send("before the cut")
+        await web.expect_message("before the cut")
         await sam.send_text(conversation, "sam before the cut")
         await web.expect_message("sam before the cut")
 

@@ -55,6 +55,7 @@ async def test_browser_and_sdk_chat_both_ways(
         await sam.send_text(conversation, "hello from Python — ü")
         await web.expect_message("hello from Python — ü")
         await web.send("second from the browser")
+        await web.expect_message("second from the browser")  # acknowledged: it has its place
         await sam.send_text(conversation, "second from Python")
         await web.expect_message("second from Python")
         messages = await received(sam, conversation, 4)

@@ -39,7 +39,7 @@ export function renderInfo(main: HTMLElement, client: Client, conversationId: st
     }
   });
   const heading = h("h2", {});
-  replace(main, h("header", { class: "chat-header" }, h("a", { href: `#/c/${conversationId}`, class: "back", "aria-label": "Back to the chat" }, "‹"), heading), status, h("section", { class: "panel" }, h("h3", {}, "Members"), members, add));
+  replace(main, h("header", { class: "chat-header" }, h("a", { href: `#/c/${conversationId}`, class: "back always", "aria-label": "Back to the chat" }, "‹"), heading), status, h("section", { class: "panel" }, h("h3", {}, "Members"), members, add));
 
   const safety = new Map<string, HTMLElement>();
   const update = () => {
