@@ -840,7 +840,7 @@ function noticeText(event: ServerEvent, me: string): string {
     case "member.role_changed":
       return `${who(c.username)} is now ${c.role}`;
     case "member.devices_changed":
-      return c.username === me ? "" : `@${c.username}'s devices changed: compare safety numbers again`;
+      return c.username === me ? "" : `@${c.username} has a new or changed device`;
     default:
       return "";
   }

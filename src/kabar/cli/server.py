@@ -76,6 +76,7 @@ def demo(config_path: ConfigOption = None) -> None:
     console.print(
         f"  demo accounts: {', '.join(a for a, _ in DEMO_ACCOUNTS)} — password: {DEMO_PASSWORD}"
     )
+    console.print(f"  web app: {url}/app   (open it in two browsers and chat)")
     console.print(f"  API: {url}/v1/docs   health: {url}/healthz   stop with Ctrl-C\n")
     _serve(config, run_migrations=False)
 
