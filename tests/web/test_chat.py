@@ -84,6 +84,12 @@ async def test_the_server_database_never_holds_a_browser_chats_plaintext(
         attachment.write_text(f"{canary} inside a file\n" * 100)
         await alice.page.locator("#attach").set_input_files(str(attachment))
         await bob.expect_message(f"{canary}.txt")
+        # The browsers' own stores hold it only encrypted (IndexedDB, as written to disk).
+        for user in (alice, bob):
+            local = await user.page.evaluate(RAW_INDEXEDDB)
+            assert local["records"] > 10
+            assert local["shapes"] == ["data,nonce"]
+            assert canary not in local["text"]
     finally:
         await alice.close()
         await bob.close()
@@ -135,6 +141,28 @@ async def test_a_dropped_connection_loses_no_message_either_way(
     finally:
         await web.close()
         proxy.close()
+
+
+RAW_INDEXEDDB = """async () => {
+  const db = await new Promise((ok, fail) => {
+    const r = indexedDB.open("kabar");
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error);
+  });
+  const all = (store) => new Promise((ok) => {
+    const r = db.transaction(store).objectStore(store).getAll();
+    r.onsuccess = () => ok(r.result);
+  });
+  const records = await all("records");
+  let text = JSON.stringify(await all("vaults"));
+  const shapes = new Set();
+  for (const value of records) {
+    shapes.add(Object.keys(value).sort().join(","));
+    for (const byte of value.data) text += String.fromCharCode(byte);
+  }
+  db.close();
+  return {records: records.length, shapes: [...shapes], text};
+}"""
 
 
 def _server_bytes(web_dir: Path) -> dict[str, bytes]:
