@@ -62,6 +62,12 @@ class WebUser:
         self.username = username
         self.errors: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._on_console)
+
+    def _on_console(self, message: Any) -> None:
+        # A Content-Security-Policy violation is a bug even if the app still works.
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.errors.append(message.text)
 
     @classmethod
     async def sign_up(
