@@ -15,6 +15,7 @@ import pytest
 from playwright.async_api import expect
 
 from kabar.client import Session
+from kabar.client.errors import SignedOut
 from kabar.client.models import Message, UnableToDecrypt
 from support.browser import WebUser
 from support.clients import People
@@ -148,5 +149,28 @@ async def test_removed_member_cannot_read_what_the_browser_sends_next(
         await web.send("welcome lee")
         assert [m.body for m in await received(lee, conversation, 1)] == ["welcome lee"]
         assert not any(isinstance(m, UnableToDecrypt) for m in lee.history(conversation)[-1:])
+    finally:
+        await web.close()
+
+
+async def test_devices_revoke_each_other_and_a_revoked_browser_forgets_its_keys(
+    browser: Any, web_server: RunningServer, people: People
+) -> None:
+    web = await WebUser.sign_up(browser, web_server.base_url, "web")
+    try:
+        first, second = await people.login(web.username), await people.login(web.username)
+        await web.page.get_by_role("link", name="Devices").click()
+        row = web.page.locator(f'li[data-device="{first.device_id}"]')
+        await expect(web.page.locator("li[data-device]")).to_have_count(3)
+        await web.screenshot("devices")
+        await row.get_by_role("button", name="Revoke").click()
+        await expect(row).to_have_count(0)
+        with pytest.raises(SignedOut):
+            await first.sync()
+
+        browser_device = next(d for d in await second.devices() if not d.current)
+        await second.revoke_device(browser_device.device_id)
+        await expect(web.page.get_by_role("alert")).to_contain_text("This device was signed out")
+        await expect(web.page.get_by_role("heading", name="Unlock this device")).to_have_count(0)
     finally:
         await web.close()

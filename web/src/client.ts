@@ -163,10 +163,13 @@ export class Client {
     for (const listener of this.listeners) listener();
   }
 
+  /** The server no longer knows this device (revoked, or the account is gone): its keys are
+   * useless, so its local store is deleted, as the SDK's logout does. */
   private onSignedOut(): void {
+    if (this.signedOut) return;
     this.signedOut = true;
     this.stop();
-    this.changed();
+    void Vault.erase(this.username).finally(() => this.changed());
   }
 
   // -- messages ------------------------------------------------------------------------

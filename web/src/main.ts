@@ -8,16 +8,21 @@ import { errorText, h, replace } from "./ui/dom";
 
 const root = document.getElementById("app")!;
 
-function signedOut(): void {
+function signedOut(client: Client): void {
   location.hash = "#/";
-  void showAuth();
+  const notice = client.signedOut ? "This device was signed out, and its keys and messages were deleted from this browser." : "";
+  void showAuth(notice);
 }
 
-async function showAuth(): Promise<void> {
-  await renderAuth(root, (client: Client) => {
-    renderApp(root, client, signedOut);
-    client.start();
-  });
+async function showAuth(notice = ""): Promise<void> {
+  await renderAuth(
+    root,
+    (client: Client) => {
+      renderApp(root, client, () => signedOut(client));
+      client.start();
+    },
+    notice,
+  );
 }
 
 async function boot(): Promise<void> {

@@ -5,7 +5,8 @@ import { renderChat } from "./chat";
 import { errorText, h, replace } from "./dom";
 import { renderDevices, renderInfo, renderNew } from "./panels";
 
-export function renderApp(root: HTMLElement, client: Client, onSignedOut: () => void): void {
+/** Render the app; returns the function that tears it down (after signing out). */
+export function renderApp(root: HTMLElement, client: Client, onSignedOut: () => void): () => void {
   const status = h("span", { class: "connection", role: "status" });
   const list = h("ul", { class: "conversations" });
   const main = h("main", { class: "pane", id: "main", tabindex: "-1" });
@@ -17,7 +18,7 @@ export function renderApp(root: HTMLElement, client: Client, onSignedOut: () => 
     } catch (err) {
       console.warn(errorText(err));
     }
-    onSignedOut();
+    close();
   });
   const nav = h(
     "nav",
@@ -64,16 +65,23 @@ export function renderApp(root: HTMLElement, client: Client, onSignedOut: () => 
     renderList();
   };
 
-  client.subscribe(() => {
-    if (client.signedOut) {
-      onSignedOut();
-      return;
-    }
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    unsubscribe();
+    view?.close?.();
+    window.removeEventListener("hashchange", navigate);
+    onSignedOut();
+  };
+  const unsubscribe = client.subscribe(() => {
+    if (client.signedOut) return close();
     renderList();
     view?.update();
   });
   window.addEventListener("hashchange", navigate);
   navigate();
+  return close;
 }
 
 function conversationItem(client: Client, c: Conversation, current: boolean): HTMLElement {

@@ -3,9 +3,9 @@ import { Client } from "../client";
 import { storedAccounts, WrongPassword } from "../store";
 import { errorText, h, replace } from "./dom";
 
-export async function renderAuth(root: HTMLElement, onReady: (client: Client) => void): Promise<void> {
+export async function renderAuth(root: HTMLElement, onReady: (client: Client) => void, notice = ""): Promise<void> {
   const stored = await storedAccounts();
-  const status = h("p", { class: "error", role: "alert" });
+  const status = h("p", { class: "error", role: "alert" }, notice);
   const busy = (form: HTMLFormElement, on: boolean) => {
     for (const el of Array.from(form.elements)) (el as HTMLButtonElement).disabled = on;
   };
