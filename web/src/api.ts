@@ -44,7 +44,12 @@ export class Api {
         continue;
       }
       const text = await response.text();
-      const data = text ? JSON.parse(text) : {};
+      let data: Record<string, string> = {};
+      try {
+        data = text ? JSON.parse(text) : {};
+      } catch {
+        if (response.ok) throw new ApiError(response.status, "bad_response", "the server answered something that is not JSON");
+      }
       if (!response.ok) {
         if (response.status === 401 && this.token) this.onSignedOut();
         throw new ApiError(response.status, data.code ?? "", data.detail ?? data.title ?? "");
