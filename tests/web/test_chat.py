@@ -100,6 +100,38 @@ async def test_the_server_database_never_holds_a_browser_chats_plaintext(
     assert [name for name, data in stored.items() if control.encode() in data]
 
 
+async def test_the_keyboard_alone_opens_a_chat_and_sends(
+    browser: Any, web_server: RunningServer, people: People
+) -> None:
+    sam = await people.register("sam")
+    web = await WebUser.sign_up(browser, web_server.base_url, "keys")
+    page = web.page
+    try:
+
+        async def tab_to(name: str) -> None:
+            for _ in range(20):
+                await page.keyboard.press("Tab")
+                focused = await page.evaluate("document.activeElement.textContent.trim()")
+                if focused == name:
+                    return
+            raise AssertionError(f"Tab never reached {name!r}")
+
+        await tab_to("New chat")
+        await page.keyboard.press("Enter")
+        await tab_to("")  # the username field of "Chat with someone"
+        await page.keyboard.type(sam.username)
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_label("Message", exact=True)).to_be_focused()
+        await page.keyboard.type("typed without a mouse")
+        await page.keyboard.press("Enter")
+        await web.expect_message("typed without a mouse")
+        assert (
+            await page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+        )
+    finally:
+        await web.close()
+
+
 async def test_a_dropped_connection_loses_no_message_either_way(
     browser: Any, web_server: RunningServer, people: People
 ) -> None:
