@@ -20,6 +20,7 @@ def built_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "assets" / "index-abc123.js").write_text("console.log('app')")
     (root / "vendor").mkdir()
     (root / "vendor" / "olm.wasm").write_bytes(b"\0asm\1\0\0\0")
+    (root / ".built").write_text("stamp")
     (tmp_path / "secret.txt").write_text("outside the app")
     monkeypatch.setattr(webapp, "APP_DIR", root)
     return root
@@ -45,6 +46,7 @@ async def test_app_routes_serve_files_and_fall_back_to_the_index(
         assert wasm.headers["content-type"] == "application/wasm"
         escaped = await http.get("/app/..%2Fsecret.txt")
         assert "outside the app" not in escaped.text
+        assert (await http.get("/app/.built")).text == index.text
 
 
 async def test_every_app_answer_carries_a_strict_content_security_policy(

@@ -55,8 +55,8 @@ machine with Node.js and npm. Install them, then run <code>make install</code> a
 
 def app_file(path: str) -> Path | None:
     """The built file ``path`` names, or None (a route of the app, or outside the build)."""
-    if not path:
-        return None
+    if not path or any(part.startswith(".") for part in path.split("/")):
+        return None  # no hidden files (the build stamp), no parent directories
     base = APP_DIR.resolve()
     candidate = (base / path).resolve()
     if base not in candidate.parents or not candidate.is_file():
