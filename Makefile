@@ -1,12 +1,16 @@
-# kabar's whole workflow. A fresh machine needs only python3 (>= 3.11) and make.
+# kabar's whole workflow. A fresh machine needs only python3 (>= 3.11) and make;
+# with Node.js and npm it also builds the browser app (web/ -> src/kabar/http/static/app/).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 KABAR  := $(VENV)/bin/kabar
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+WEB_OUT   := src/kabar/http/static/app
+WEB_STAMP := $(WEB_OUT)/.built
+WEB_SRC   := $(shell find web -path web/node_modules -prune -o -type f -print 2>/dev/null)
 
-.PHONY: help install demo serve migrate test test-quick lint fmt fuzz bench bench-e2e bench-feed bench-peer clean
+.PHONY: help install web demo serve migrate test test-quick test-reliability lint fmt fuzz bench bench-e2e bench-feed bench-peer clean
 
 help:
 	@echo "make demo        install, migrate, seed demo data, serve on http://127.0.0.1:8000"
@@ -26,7 +30,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The web app is rebuilt when anything in web/ changed. Without npm the Python side still
+# installs; /app then explains that the app is not built (docs/web.md).
+$(WEB_STAMP): $(WEB_SRC)
+	@if command -v npm >/dev/null 2>&1; then \
+	  echo "building the web app (npm ci, vite build)"; \
+	  cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build -- --logLevel error \
+	    && touch ../$(WEB_STAMP); \
+	else \
+	  echo "warning: npm not found: the web app is not built, /app will say so." >&2; \
+	  echo "warning: install Node.js 20+ with npm, then run make install again." >&2; \
+	fi
+
+web: $(WEB_STAMP)
+
+install: $(STAMP) $(WEB_STAMP)
 
 migrate: install
 	$(KABAR) db upgrade
@@ -50,6 +68,7 @@ lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
+	@if [ -d web/node_modules ]; then cd web && npx --no-install tsc --noEmit; fi
 
 fmt: install
 	$(VENV)/bin/ruff format src tests bench
@@ -73,4 +92,4 @@ bench-peer: install
 	bench/peers.sh
 
 clean:
-	rm -rf $(VENV) kabar-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) kabar-data .pytest_cache .mypy_cache .ruff_cache web/node_modules $(WEB_OUT)

@@ -54,6 +54,7 @@ from kabar.http import (
     stream,
     subscriptions,
     sync,
+    webapp,
 )
 from kabar.http.middleware import BodyLimit, RequestMetrics, StorageOutages
 from kabar.http.security import SecurityHeaders
@@ -254,6 +255,7 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         subscriptions.router,
         media.router,
         feeds.router,  # before pages: /@handle/feed.atom is not an article
+        webapp.router,
         pages.router,
     ):
         app.include_router(router)

@@ -83,6 +83,7 @@ def demo(config_path: ConfigOption = None) -> None:
         f"  public-account editors: {', '.join(editors())}; instance admin: admin (same password)"
     )
     console.print(f"  public pages: {url}/   e.g. {url}/@harbour_herald")
+    console.print(f"  web app: {url}/app   (open it in two browsers and chat)")
     console.print(f"  API: {url}/v1/docs   health: {url}/healthz   stop with Ctrl-C\n")
     _serve(config, run_migrations=False)
 

@@ -8,7 +8,7 @@ Protocol (JSON text frames; see docs/api.md § WebSocket)::
     server → {"type": "to_device", "token": "s43", "message": {…}}
     server → {"type": "ready", "token": "s43", "one_time_key_count": 50, …}   caught up
     client → {"type": "send", "conversation_id", "txn_id", "envelope": {…}}
-    server → {"type": "ack", "txn_id", "event_id", "seq", "token", "duplicate"}
+    server → {"type": "ack", "txn_id", "event_id", "seq", "token", "ts", "franking_tag", …}
              {"type": "error", "txn_id"?, "status", "code", "detail"}
     client → {"type": "checkpoint", "token": "s43"}     to-device messages up to here may go
     client → {"type": "ping"}  server → {"type": "pong"};  server → {"type": "ping"} heartbeats
