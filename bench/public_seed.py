@@ -35,7 +35,8 @@ async def fresh_database(url: str | None, directory: Path, name: str) -> tuple[s
     database = Database(DatabaseConfig(url=url))
     if not database.is_sqlite:
         async with database.write() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
     await migrate.upgrade(database)
     return url, database
 
