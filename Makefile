@@ -55,8 +55,11 @@ demo: install
 serve: install
 	$(KABAR) serve
 
+# Two workers: most tests wait on servers and fsync, so two cores overlap them well.
+TEST_WORKERS ?= 2
+
 test: install
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-reliability: install
 	KABAR_RELIABILITY=full $(PY) -m pytest -q -s tests/reliability $(PYTEST_ARGS)
