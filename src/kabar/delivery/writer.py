@@ -164,25 +164,63 @@ class WriteTx:
     ) -> AppendedEvent:
         """Add one event to the stream (written when the job's rows are flushed)."""
         seq = await self.next_seq(conversation_id) if conversation_id else None
-        pos = self.next_pos()
         content_json = content if isinstance(content, str) else ev.dumps(content)
-        row = {
-            "pos": pos,
-            "type": type,
-            "conversation_id": conversation_id,
-            "seq": seq,
-            "target_account": target_account,
-            "feed_id": feed_id,
-            "sender_account": sender.account_id if sender else None,
-            "sender_device": sender.device_id if sender else None,
-            "txn_id": None,
-            "created_at": self.now_ms,
-            "content": content_json,
-            "franking_tag": None,
-        }
-        self.event_rows.append(row)
+        return self.record(
+            type,
+            content_json,
+            conversation_id=conversation_id,
+            seq=seq,
+            target_account=target_account,
+            feed_id=feed_id,
+            sender=sender,
+            dispatch=ev.Dispatch(
+                pos=0,
+                frame=b"",
+                conversation_id=conversation_id,
+                target_account=target_account,
+                feed_id=feed_id,
+                joins=joins,
+                leaves=leaves,
+                follows=follows,
+                unfollows=unfollows,
+            ),
+        )
+
+    def record(
+        self,
+        type: str,
+        content_json: str,
+        *,
+        conversation_id: str | None,
+        seq: int | None,
+        sender: Sender | None,
+        dispatch: ev.Dispatch,
+        target_account: str | None = None,
+        feed_id: str | None = None,
+        txn_id: str | None = None,
+        franking_tag: str | None = None,
+    ) -> AppendedEvent:
+        """The one place an event gets its position, its stored row and its client frame."""
+        pos = self.next_pos()
         event_id = self.codec.encode(pos)
-        frame = ev.event_frame(
+        self.event_rows.append(
+            {
+                "pos": pos,
+                "type": type,
+                "conversation_id": conversation_id,
+                "seq": seq,
+                "target_account": target_account,
+                "feed_id": feed_id,
+                "sender_account": sender.account_id if sender else None,
+                "sender_device": sender.device_id if sender else None,
+                "txn_id": txn_id,
+                "created_at": self.now_ms,
+                "content": content_json,
+                "franking_tag": franking_tag,
+            }
+        )
+        dispatch.pos = pos
+        dispatch.frame = ev.event_frame(
             event_id=event_id,
             type=type,
             conversation_id=conversation_id,
@@ -191,25 +229,15 @@ class WriteTx:
             sender=sender.username if sender else None,
             sender_id=sender.account_id if sender else None,
             sender_device=sender.device_id if sender else None,
-            txn_id=None,
+            txn_id=txn_id,
             ts=self.now_ms,
             content_json=content_json,
-            franking_tag=None,
+            franking_tag=franking_tag,
         )
-        self.dispatches.append(
-            ev.Dispatch(
-                pos=pos,
-                frame=frame,
-                conversation_id=conversation_id,
-                target_account=target_account,
-                feed_id=feed_id,
-                joins=joins,
-                leaves=leaves,
-                follows=follows,
-                unfollows=unfollows,
-            )
+        self.dispatches.append(dispatch)
+        return AppendedEvent(
+            event_id=event_id, pos=pos, seq=seq, ts=self.now_ms, franking_tag=franking_tag
         )
-        return AppendedEvent(event_id=event_id, pos=pos, seq=seq, ts=self.now_ms)
 
     def append_to_device(self, device_id: str, type: str, sender: Sender, content_json: str) -> int:
         pos = self.next_pos()
@@ -503,9 +531,10 @@ class Writer:
             return SentMessage(event=fresh[key].event, duplicate=True)
         if (message.conversation_id, message.sender.account_id) not in memberships:
             raise NotFound("no such conversation", code=ErrorCode.CONVERSATION_NOT_FOUND)
-        pos = tx.next_pos()
         seq = tx._bump_seq(message.conversation_id)
-        event_id = self.codec.encode(pos)
+        # The tag binds the commitment to this event's position and id, known only now.
+        position = tx.pos + 1
+        event_id = self.codec.encode(position)
         tag = None
         if message.commitment is not None:
             context = FrankingContext(
@@ -513,48 +542,21 @@ class Writer:
                 sender_account_id=message.sender.account_id,
                 sender_device_id=message.sender.device_id,
                 event_id=event_id,
-                position=pos,
+                position=position,
                 timestamp_ms=tx.now_ms,
             )
             raw_tag = server_tag(self._franking_secret, message.commitment, context)
             tag = base64.b64encode(raw_tag).decode()
-        tx.event_rows.append(
-            {
-                "pos": pos,
-                "type": ev.MESSAGE,
-                "conversation_id": message.conversation_id,
-                "seq": seq,
-                "target_account": None,
-                "feed_id": None,
-                "sender_account": message.sender.account_id,
-                "sender_device": message.sender.device_id,
-                "txn_id": message.txn_id,
-                "created_at": tx.now_ms,
-                "content": message.envelope_json,
-                "franking_tag": tag,
-            }
-        )
-        frame = ev.event_frame(
-            event_id=event_id,
-            type=ev.MESSAGE,
+        appended = tx.record(
+            ev.MESSAGE,
+            message.envelope_json,
             conversation_id=message.conversation_id,
             seq=seq,
-            sender=message.sender.username,
-            sender_id=message.sender.account_id,
-            sender_device=message.sender.device_id,
+            sender=message.sender,
             txn_id=message.txn_id,
-            ts=tx.now_ms,
-            content_json=message.envelope_json,
             franking_tag=tag,
+            dispatch=ev.Dispatch(pos=0, frame=b"", conversation_id=message.conversation_id),
         )
-        tx.dispatches.append(
-            ev.Dispatch(pos=pos, frame=frame, conversation_id=message.conversation_id)
-        )
-        sent = SentMessage(
-            event=AppendedEvent(
-                event_id=event_id, pos=pos, seq=seq, ts=tx.now_ms, franking_tag=tag
-            ),
-            duplicate=False,
-        )
+        sent = SentMessage(event=appended, duplicate=False)
         fresh[key] = sent
         return sent
