@@ -87,7 +87,7 @@ def describe(exc: BaseException) -> tuple[str, str]:
 
 
 def emit_json(value: Any) -> None:
-    print(json.dumps(to_json(value), ensure_ascii=False, indent=None))
+    print(json.dumps(to_json(value), ensure_ascii=False, indent=None), flush=True)
 
 
 def time_of(ts: int) -> str:

@@ -68,6 +68,10 @@ class PublicAccounts(PublicReader):
         self._engine = engine
         self._clock = clock
 
+    def now(self) -> datetime:
+        """The clock revisions are signed with (UTC)."""
+        return self._clock()
+
     # -- accounts and members -------------------------------------------------------
 
     async def create(
