@@ -46,9 +46,10 @@ from kabar.client.public_models import (
 )
 from kabar.client.public_reader import PublicReader, normalize_handle
 from kabar.errors import KabarError
+from kabar.public.models import Kind
 from kabar.public.render import render_article
 
-KINDS = ("individual", "organisation", "media", "government", "company")
+KINDS = tuple(kind.value for kind in Kind)  # shown as a label on the account
 
 
 def utc_now() -> datetime:
