@@ -2,7 +2,8 @@
 
 prompt_toolkit owns the input line; ``patch_stdout`` lets incoming messages
 print *above* it while you type. The session runs realtime (WebSocket, with
-the long-poll fallback), so messages from others appear as they are sent.
+the long-poll fallback), so messages from others appear as they are sent — and
+so do new articles from public accounts you follow with notifications on.
 Commands: ``/file PATH`` sends a file, ``/quit`` (or Ctrl-D) leaves.
 """
 
@@ -24,7 +25,7 @@ from kabar.cli.output import format_update, run
 from kabar.cli.signin import signed_in
 from kabar.client import Session
 from kabar.client.errors import ClientError
-from kabar.client.models import DeviceWarning, Update
+from kabar.client.models import ArticlePublished, DeviceWarning, Update
 from kabar.client.updates import Subscription
 
 HISTORY_LINES = 20
@@ -81,8 +82,8 @@ async def _print_updates(
 
 
 def _belongs(update: Update, conversation_id: str) -> bool:
-    if isinstance(update, DeviceWarning):
-        return True
+    if isinstance(update, DeviceWarning | ArticlePublished):
+        return True  # a new article from an account you follow shows in any chat
     return update.conversation_id == conversation_id and not (hasattr(update, "own") and update.own)
 
 

@@ -1,16 +1,20 @@
-"""The ``kabar`` command line: running a server, and chatting end-to-end encrypted.
+"""The ``kabar`` command line: running a server, chatting end-to-end encrypted, and
+publishing and following public accounts.
 
 Server commands live in ``kabar.cli.server``; client commands in
 ``kabar.cli.account`` (register, login, logout, devices, verify, backup),
-``kabar.cli.messaging`` (chats, send, read, download, group, search, report)
-and ``kabar.cli.chat`` (the interactive chat).
+``kabar.cli.messaging`` (chats, send, read, download, group, search, report),
+``kabar.cli.chat`` (the interactive chat), ``kabar.cli.public`` (public
+accounts and members), ``kabar.cli.publishing`` (publish, unpublish, drafts),
+``kabar.cli.following`` (subscribe, unsubscribe, feed) and ``kabar.cli.reading``
+(explore, read-article, verify-article).
 """
 
 from __future__ import annotations
 
 import typer
 
-from kabar.cli import account, chat, messaging, server
+from kabar.cli import account, chat, following, messaging, public, publishing, reading, server
 
 app = typer.Typer(
     name="kabar",
@@ -38,6 +42,17 @@ app.add_typer(messaging.group_app, name="group")
 app.command("search")(messaging.search)
 app.command("report")(messaging.report)
 app.command("delete")(messaging.delete)
+
+app.add_typer(public.public_app, name="public")
+app.command("publish")(publishing.publish)
+app.command("unpublish")(publishing.unpublish)
+app.command("drafts")(publishing.drafts)
+app.command("subscribe")(following.subscribe)
+app.command("unsubscribe")(following.unsubscribe)
+app.command("feed")(following.feed)
+app.command("explore")(reading.explore)
+app.command("read-article")(reading.read_article)
+app.command("verify-article")(reading.verify_article)
 
 
 def main() -> None:

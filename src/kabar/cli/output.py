@@ -30,6 +30,7 @@ from kabar.client.errors import (
     ServerUnreachable,
 )
 from kabar.client.models import (
+    ArticlePublished,
     DeviceWarning,
     Message,
     Notice,
@@ -86,7 +87,7 @@ def describe(exc: BaseException) -> tuple[str, str]:
 
 
 def emit_json(value: Any) -> None:
-    print(json.dumps(to_json(value), ensure_ascii=False, indent=None))
+    print(json.dumps(to_json(value), ensure_ascii=False, indent=None), flush=True)
 
 
 def time_of(ts: int) -> str:
@@ -123,6 +124,12 @@ def format_update(update: Update, me: str) -> str:
     if isinstance(update, DeviceWarning):
         advice = f"compare it with `kabar verify @{update.username}`"
         return f"[yellow]⚠ {escape(update.text)}; {advice}[/yellow]"
+    if isinstance(update, ArticlePublished):
+        return (
+            f"[dim]{time_of(update.ts)}[/dim] 📰 [bold]{escape(update.account_name)}[/bold] "
+            f"(@{escape(update.handle)}) published [bold]{escape(update.title)}[/bold]"
+            f"  [dim]kabar read-article {escape(update.reference)}[/dim]"
+        )
     return str(update)
 
 

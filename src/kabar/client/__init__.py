@@ -6,7 +6,11 @@ safety numbers, key backup). The modules, from the outside in::
 
     client      register / login / open → Session
     session     the facade: keys, sync and realtime, send, history, trust, backup
-    models      what applications receive: Message, UnableToDecrypt, Notice, …
+    models      what applications receive: Message, UnableToDecrypt, Notice, ArticlePublished …
+    public      public accounts for a signed-in device (session.public): publish, follow, verify
+    public_reader   reading and verifying any instance's articles without an account
+    authorship  signing article revisions, checking signatures
+    public_models, public_api   public accounts' values and HTTP API
     outgoing    the send path of one message
     receiver    what to do with each delivered event and to-device message
     sharing     Olm sessions on demand, room keys, late shares
@@ -27,8 +31,15 @@ See ``docs/e2e.md`` for the protocol.
 """
 
 from kabar.client.client import Client, Registration
-from kabar.client.errors import ApiError, ClientError, ServerUnreachable, SignedOut
+from kabar.client.errors import (
+    ApiError,
+    ClientError,
+    InvalidReference,
+    ServerUnreachable,
+    SignedOut,
+)
 from kabar.client.models import (
+    ArticlePublished,
     Attachment,
     Conversation,
     DeviceWarning,
@@ -38,22 +49,43 @@ from kabar.client.models import (
     Update,
     UtdReason,
 )
+from kabar.client.public import PublicAccounts
+from kabar.client.public_models import (
+    Article,
+    ArticlePage,
+    KeyCheck,
+    PublicAccount,
+    Revision,
+    Verification,
+)
+from kabar.client.public_reader import PublicReader, locate
 from kabar.client.session import Session
 
 __all__ = [
     "ApiError",
+    "Article",
+    "ArticlePage",
+    "ArticlePublished",
     "Attachment",
     "Client",
     "ClientError",
     "Conversation",
     "DeviceWarning",
+    "InvalidReference",
+    "KeyCheck",
     "Message",
     "Notice",
+    "PublicAccount",
+    "PublicAccounts",
+    "PublicReader",
     "Registration",
+    "Revision",
     "ServerUnreachable",
     "Session",
     "SignedOut",
     "UnableToDecrypt",
     "Update",
     "UtdReason",
+    "Verification",
+    "locate",
 ]

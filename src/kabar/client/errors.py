@@ -9,7 +9,8 @@ finding things by name is a :class:`ClientError`::
     │   └── SignedOut        this device's token is revoked or unknown (401)
     ├── ServerUnreachable    no answer: connection refused, timeout, DNS (after retries)
     ├── NotFoundLocally      a chat, message or device reference matches nothing known
-    └── AmbiguousReference   a reference matches several things; ``candidates`` lists them
+    ├── AmbiguousReference   a reference matches several things; ``candidates`` lists them
+    └── InvalidReference     an article URL or ``@handle/slug`` that cannot name an article
 
 The CLI turns each of these (and ``CryptoError``) into one line for the user.
 """
@@ -61,3 +62,7 @@ class AmbiguousReference(ClientError):
     def __init__(self, message: str, candidates: list[str]) -> None:
         super().__init__(message)
         self.candidates = candidates
+
+
+class InvalidReference(ClientError):
+    """Not an article URL or ``@handle/slug`` (nothing was asked of any server)."""

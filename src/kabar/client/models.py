@@ -1,4 +1,5 @@
-"""What the SDK hands to applications: messages, undecryptable events, notices, warnings.
+"""What the SDK hands to applications: messages, undecryptable events, notices, warnings,
+and new articles from followed public accounts.
 
 These are plain frozen dataclasses; the CLI renders them, tests assert on them,
 ``--json`` prints them with :func:`to_json`. An application receives them from
@@ -142,6 +143,54 @@ class DeviceWarning:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticlePublished:
+    """A public account you follow (notifications on) published an article, live.
+
+    The content of an ``article.published`` event (``docs/api.md``); ``feed_id``
+    is the public account's id. Read it with ``session.public.article(handle, slug)``.
+    """
+
+    event_id: str
+    feed_id: str
+    ts: int
+    article_id: str
+    handle: str
+    account_name: str
+    slug: str
+    url: str
+    title: str
+    summary: str
+    author: str  # username of the publisher of this revision
+    published_at: int  # the signed publication time, ms
+    reading_minutes: int
+    revision: int
+
+    @property
+    def reference(self) -> str:
+        return f"@{self.handle}/{self.slug}"
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> ArticlePublished:
+        content = event.get("content") or {}
+        return cls(
+            event_id=str(event.get("event_id", "")),
+            feed_id=str(event.get("feed_id", "")),
+            ts=int(event.get("ts") or 0),
+            article_id=str(content.get("article_id", "")),
+            handle=str(content.get("handle", "")),
+            account_name=str(content.get("account_name", "")),
+            slug=str(content.get("slug", "")),
+            url=str(content.get("url", "")),
+            title=str(content.get("title", "")),
+            summary=str(content.get("summary", "")),
+            author=str(content.get("author", "")),
+            published_at=int(content.get("published_at") or 0),
+            reading_minutes=int(content.get("reading_minutes") or 0),
+            revision=int(content.get("revision") or 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     conversation_id: str
     kind: str
@@ -177,7 +226,7 @@ class SafetyNumber:
     verified: bool
 
 
-Update = Message | UnableToDecrypt | Notice | DeviceWarning
+Update = Message | UnableToDecrypt | Notice | DeviceWarning | ArticlePublished
 
 
 def to_json(value: Any) -> Any:

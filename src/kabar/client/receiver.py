@@ -13,6 +13,8 @@ For each item of a :class:`~kabar.client.stream.SyncBatch`, in order:
   event (``docs/e2e.md``: otherwise a server could put one member's words in
   another's mouth). The result is kept in the local history — or, if it does
   not decrypt, as an undecrypted event with its reason.
+* **article.published** (a followed public account's new article): handed on as
+  an :class:`~kabar.client.models.ArticlePublished` update.
 * **membership**: keep rosters current; rotate our outbound session when a
   member leaves or is removed; give a member's new device (or a new member)
   the key of anything we already sent after it was announced (a late share).
@@ -44,13 +46,22 @@ from kabar.client.engine import CryptoEngine
 from kabar.client.history import HistoryEntry
 from kabar.client.keybackup import BackupManager, SessionRef
 from kabar.client.members import Rosters
-from kabar.client.models import Message, Notice, SenderTrust, UnableToDecrypt, Update, UtdReason
+from kabar.client.models import (
+    ArticlePublished,
+    Message,
+    Notice,
+    SenderTrust,
+    UnableToDecrypt,
+    Update,
+    UtdReason,
+)
 from kabar.client.sharing import KeySharing
 from kabar.client.stream import StreamItem
 
 log = logging.getLogger(__name__)
 
 MESSAGE_DELETED = "message.deleted"
+ARTICLE_PUBLISHED = "article.published"
 LEAVES = ("member.left", "member.removed")
 ARRIVALS = ("member.joined", "member.devices_changed")
 
@@ -156,6 +167,8 @@ class Receiver:
             if self._engine.store.messages.has(str(event.get("event_id"))):
                 return []  # our own send, or already handled
             return [await self._decrypt(event)]
+        if kind == ARTICLE_PUBLISHED:
+            return [ArticlePublished.from_event(event)]
         conversation_id = event.get("conversation_id")
         if not isinstance(conversation_id, str):
             return []

@@ -12,7 +12,9 @@ connection to the server. Everything an application does goes through it:
 * **sending** — :meth:`send` refreshes stale device lists, shares (or
   rotates) the Megolm session, encrypts with a fresh franking key, saves the
   ratchet, then sends (over the socket when live, else HTTP, same ``txn_id``);
-* **history, search, reports, attachments, safety numbers, key backup**.
+* **history, search, reports, attachments, safety numbers, key backup**;
+* **public accounts** — :attr:`public` (:class:`~kabar.client.public.PublicAccounts`):
+  publishing signed articles, subscriptions, the feed, search, verification.
 
 One asyncio lock serialises every use of the crypto state; a failed batch is
 rolled back in the store *and* in memory (:meth:`CryptoEngine.reload`), and is
@@ -48,6 +50,8 @@ from kabar.client.models import (
     Update,
 )
 from kabar.client.outgoing import Outgoing
+from kabar.client.public import PublicAccounts
+from kabar.client.public_api import PublicApi
 from kabar.client.receiver import Receiver, message_from_entry, undecrypted_from_record
 from kabar.client.references import References
 from kabar.client.sharing import KeySharing
@@ -82,6 +86,7 @@ class Session:
         self.references = References(self)
         self.upkeep = KeyUpkeep(self.api, engine)
         self.outgoing = Outgoing(engine, self.tracker, self.sharing, self.rosters, self.backup)
+        self.public = PublicAccounts(PublicApi(http), self.api, engine)
         self.since: str | None = self.store.get_setting("sync_token")
         self._lock = asyncio.Lock()
         self._hub = UpdateHub()
