@@ -68,6 +68,7 @@ from kabar.media.uploads import MediaService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
 from kabar.public.comments import CommentService
+from kabar.public.preview import PreviewService
 from kabar.public.reactions import ReactionService
 from kabar.public.reading import ArticleReader
 from kabar.public.scheduler import Scheduler
@@ -171,6 +172,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         articles=ArticleService(database, writer, workers, limiter, config),
         reader=reader,
         comments=CommentService(database, writer, limiter, config),
+        preview=PreviewService(workers, limiter, config),
         reactions=ReactionService(database, writer),
         views=views,
         search=SearchService(database, config),

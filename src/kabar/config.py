@@ -127,6 +127,7 @@ class RateLimitsConfig:
     # Saving or publishing an article renders up to 1 MiB of Markdown: keep it bounded.
     publish_per_account: RateRule = RateRule(60, 3600)
     comment_per_account: RateRule = RateRule(20, 60)
+    preview_per_account: RateRule = RateRule(120, 60)
     upload_per_account: RateRule = RateRule(60, 3600)
 
 

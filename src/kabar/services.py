@@ -23,6 +23,7 @@ from kabar.media.uploads import MediaService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
 from kabar.public.comments import CommentService
+from kabar.public.preview import PreviewService
 from kabar.public.reactions import ReactionService
 from kabar.public.reading import ArticleReader
 from kabar.public.scheduler import Scheduler
@@ -56,6 +57,7 @@ class Services:
     articles: ArticleService
     reader: ArticleReader
     comments: CommentService
+    preview: PreviewService
     reactions: ReactionService
     views: ViewCounter
     search: SearchService

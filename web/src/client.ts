@@ -9,6 +9,7 @@ import { loadOlm } from "./crypto/olm";
 import { decryptAttachment, encryptAttachment, type AttachmentDescriptor } from "./crypto/primitives";
 import { KeySharing, KeyUpkeep } from "./keys";
 import { Outgoing } from "./outgoing";
+import { PublicApi } from "./publicApi";
 import { Receiver } from "./receiver";
 import { applyInfo, blankConversation, type Conversation, DeviceState, type Meta, type OutboxEntry, type StoredMessage } from "./state";
 import { Vault } from "./store";
@@ -17,6 +18,9 @@ import { EventStream } from "./stream";
 export type { Conversation, StoredMessage } from "./state";
 
 type Listener = () => void;
+/** A stream event that is not about a conversation (`article.published`, `moderation.notice`). */
+export type PublicListener = (type: string, content: Record<string, unknown>, eventId: string) => void;
+const PUBLIC_EVENTS = new Set(["article.published", "moderation.notice"]);
 
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -35,6 +39,9 @@ export class Client {
   connection: "connecting" | "live" | "offline" = "connecting";
   signedOut = false;
   private listeners = new Set<Listener>();
+  private publicListeners = new Set<PublicListener>();
+  /** The public accounts, articles, feed and notices API, signed in as this device. */
+  readonly public: PublicApi;
   private lock = new Mutex();
   private stream: EventStream | null = null;
   private upkeep: KeyUpkeep;
@@ -45,6 +52,7 @@ export class Client {
   private constructor(private state: DeviceState) {
     state.api.token = state.meta.token;
     state.api.onSignedOut = () => this.onSignedOut();
+    this.public = new PublicApi(state.api);
     this.upkeep = new KeyUpkeep(state);
     this.sharing = new KeySharing(state);
     this.receiver = new Receiver(state, this.upkeep, this.sharing);
@@ -124,6 +132,10 @@ export class Client {
       process: async (frame) => {
         await this.lock.run(() => this.receiver.process(frame));
         this.changed();
+        const event = frame.type === "event" ? (frame.event as { type?: string; content?: Record<string, unknown>; event_id?: string } | undefined) : undefined;
+        if (event?.type && PUBLIC_EVENTS.has(event.type)) {
+          for (const listener of this.publicListeners) listener(event.type, event.content ?? {}, event.event_id ?? "");
+        }
       },
       flush: () => this.lock.run(() => this.state.save()),
       ready: async (frame) => {
@@ -157,6 +169,21 @@ export class Client {
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Hear `article.published` and `moderation.notice` as they arrive (also on catch-up). */
+  onPublicEvent(listener: PublicListener): () => void {
+    this.publicListeners.add(listener);
+    return () => this.publicListeners.delete(listener);
+  }
+
+  get deviceId(): string {
+    return this.state.meta.device_id;
+  }
+
+  /** This device's Ed25519 signature (unpadded base64) of `message`, e.g. an article revision. */
+  sign(message: Uint8Array): string {
+    return this.state.identity.sign(message);
   }
 
   private changed(): void {

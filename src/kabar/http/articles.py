@@ -63,6 +63,22 @@ class PublishRequest(BaseModel):
     signature: Annotated[str, Field(min_length=1, max_length=128)]
 
 
+class PreviewRequest(BaseModel):
+    markdown: Markdown
+
+
+class PreviewOut(BaseModel):
+    """What publishing this Markdown would show: the same renderer and sanitiser."""
+
+    html: str
+    """Sanitised HTML fragment (nh3), as an article page shows it."""
+    title: str | None
+    """The first top-level heading, which becomes the title if none is given."""
+    summary: str
+    word_count: int
+    reading_minutes: int
+
+
 class ArticleList(BaseModel):
     articles: list[ArticleOut]
 
@@ -141,6 +157,18 @@ async def _counted(
         who = viewer_identity(viewer.account_id if viewer else None, client_address(request))
         await svc.views.record(article.id, who)
     return ArticleOut.of(article)
+
+
+@router.post("/preview", summary="Render Markdown as an article would show it (the editor)")
+async def preview(body: PreviewRequest, principal: Authenticated, svc: Svc) -> PreviewOut:
+    rendered = await svc.preview.render(principal, body.markdown)
+    return PreviewOut(
+        html=rendered.html,
+        title=rendered.title,
+        summary=rendered.summary,
+        word_count=rendered.word_count,
+        reading_minutes=rendered.reading_minutes,
+    )
 
 
 @router.get("/accounts/{handle}/articles", summary="Published articles, newest first")
