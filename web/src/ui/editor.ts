@@ -70,7 +70,7 @@ export function renderDrafts(main: HTMLElement, client: Client, handle: string):
 export function renderEditor(main: HTMLElement, client: Client, handle: string, articleId: string | null): View {
   const status = h("p", { class: "error", role: "alert" });
   const done = h("p", { class: "hint", role: "status" });
-  const state = h("p", { class: "hint article-state" });
+  const state = h("span", { class: "article-state" });
   const title = h("input", { name: "title", placeholder: "defaults to the first “# heading”" });
   const markdown = h("textarea", { name: "markdown", rows: 16, spellcheck: "true" });
   const when = h("input", { name: "at", type: "datetime-local" });

@@ -1,0 +1,179 @@
+"""The public side in a browser: explore and search, subscribe, the feed updated live, reading
+a signed article, and an editor writing, previewing, scheduling and publishing — the
+revision signed in the browser with its Olm account's Ed25519 key and accepted by the
+server, the open web and the SDK's verifier."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import expect
+
+from kabar.client.public_models import KeyCheck
+from kabar.client.public_reader import locate
+from kabar.public.canonical import ArticleRevision, verify_revision
+from support.browser import PHONE, WebUser
+from support.clients import People
+from support.public import unique_handle
+from support.server import RunningServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+async def test_a_subscriber_finds_an_account_and_sees_a_new_article_live(
+    browser: Any, web_server: RunningServer, people: People
+) -> None:
+    owner = await people.register("owner")
+    handle = unique_handle("daily")
+    await owner.public.create(handle, "The Daily Example", kind="media", bio="News, daily.")
+    await owner.public.publish(handle, "# Yesterday's news\n\nIt happened.")
+    reader = await WebUser.sign_up(browser, web_server.base_url, "reader", viewport=PHONE)
+    page = reader.page
+    try:
+        # The keyboard reaches the Public section from the chat list.
+        for _ in range(10):
+            await page.keyboard.press("Tab")
+            if await page.evaluate("document.activeElement.textContent.trim()") == "Public":
+                break
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(re.compile(r".*#/p$"))
+        await expect(page.get_by_text("Nothing yet: subscribe")).to_be_visible()
+
+        await page.get_by_role("link", name="Explore", exact=True).first.click()
+        await page.get_by_label("Search public accounts and articles").fill("Daily Example")
+        await page.get_by_role("button", name="Search").click()
+        found = page.locator(f'.accounts li[data-handle="{handle}"]')
+        await expect(found).to_contain_text("The Daily Example")
+        await expect(found).to_contain_text("0 subscribers")
+        await reader.screenshot("phone-explore")
+        await found.get_by_role("link").click()
+
+        await expect(page.locator(".subscribers")).to_have_text("0 subscribers")
+        await page.get_by_role("button", name="Subscribe").click()
+        await expect(page.locator(".subscribers")).to_have_text("1 subscriber")
+        await expect(page.get_by_label("Notify me of new articles")).to_be_checked()
+        assert (await owner.public.account(handle)).subscriber_count == 1
+
+        await page.get_by_role("link", name="Feed", exact=True).click()
+        feed = page.locator(".articles .article-card")
+        await expect(feed).to_have_count(1)
+        await expect(feed.first).to_contain_text("Yesterday's news")
+
+        # Published from Python while the browser watches: it arrives over the stream.
+        await owner.public.publish(handle, "# Breaking: it works\n\nLive, *signed*.")
+        await expect(feed).to_have_count(2)
+        await expect(feed.first).to_contain_text("Breaking: it works")
+        await expect(feed.first).to_have_class(re.compile("fresh"))
+        await reader.screenshot("phone-feed-live")
+
+        await feed.first.get_by_role("link", name="Breaking: it works").click()
+        article = page.locator("article.article-body")
+        await expect(article.locator("h1")).to_have_text("Breaking: it works")
+        await expect(article.locator(".content em")).to_have_text("signed")
+        await expect(article.locator("[data-signature]")).to_have_attribute(
+            "data-signature", "valid"
+        )
+        await expect(article.locator(".byline")).to_contain_text(f"@{owner.username}")
+        await reader.screenshot("phone-article")
+
+        # Unsubscribing is as easy; the account page says so.
+        await page.get_by_role("link", name=f"The Daily Example @{handle}").first.click()
+        await page.get_by_role("button", name="Unsubscribe").click()
+        await expect(page.locator(".subscribers")).to_have_text("0 subscribers")
+        assert reader.errors == []
+    finally:
+        await reader.close()
+
+
+async def test_an_editor_writes_previews_schedules_and_publishes_signed_in_the_browser(
+    browser: Any, web_server: RunningServer, people: People
+) -> None:
+    owner = await people.register("owner")
+    handle = unique_handle("desk")
+    await owner.public.create(handle, "The Desk", kind="media")
+    editor = await WebUser.sign_up(browser, web_server.base_url, "editor")
+    await owner.public.add_member(handle, editor.username, "editor")
+    page = editor.page
+    markdown = (
+        "# Ünïcode — “news” 🎉\n\nFirst *draft* of the\tstory.\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+    )
+    try:
+        await page.get_by_role("link", name="Public", exact=True).click()
+        await page.get_by_role("link", name="Write", exact=True).click()
+        await page.locator(f'li[data-handle="{handle}"]').get_by_role("link").click()
+        await page.get_by_role("link", name="New article").click()
+
+        await page.get_by_label("Markdown").fill(markdown)
+        preview = page.get_by_role("region", name="Preview")
+        await expect(preview.locator("h1")).to_have_text("Ünïcode — “news” 🎉")
+        await expect(preview.locator("em")).to_have_text("draft")
+        await expect(preview.locator("td")).to_have_count(2)
+        await page.get_by_role("button", name="Save draft").click()
+        await expect(page.get_by_role("status").filter(has_text="Draft saved.")).to_be_visible()
+        await expect(page.locator(".article-state")).to_contain_text("draft")
+        await editor.screenshot("desktop-editor")
+
+        await page.get_by_role("button", name="Publish", exact=True).click()
+        await expect(page.get_by_text("Published, signed by this device.")).to_be_visible()
+        await expect(page.locator(".article-state")).to_contain_text("published")
+
+        # Another article, scheduled for tomorrow, then cancelled (unpublished).
+        await page.get_by_role("link", name="Back").click()
+        await page.get_by_role("link", name="New article").click()
+        await page.get_by_label("Markdown").fill("# Tomorrow's piece\n\nNot yet.")
+        await page.get_by_label("Publish at (your time)").fill("2099-01-01T09:30")
+        await page.get_by_role("button", name="Schedule").click()
+        await expect(page.get_by_text(re.compile("^Scheduled for"))).to_be_visible()
+        await expect(page.locator(".article-state")).to_contain_text("scheduled")
+        drafts = await owner.public.drafts(handle)
+        assert [(a.title, a.status) for a in drafts] == [("Tomorrow's piece", "scheduled")]
+        await page.get_by_role("button", name="Unpublish").click()  # cancels the schedule
+        await expect(page.locator(".article-state")).to_have_text("draft · revision 0")
+
+        published = await owner.public.articles(handle)
+        [article] = published.articles
+        assert article.markdown is None or article.markdown == markdown
+        full = await owner.public.article(handle, article.slug)
+        assert full.markdown == markdown
+        signature = full.signature
+        assert signature is not None
+        assert signature.account == editor.username
+        # The server accepted it, and so does an independent check of the signed bytes…
+        assert verify_revision(
+            ArticleRevision(
+                handle=handle,
+                slug=full.slug,
+                title=full.title,
+                markdown=markdown,
+                revision=1,
+                published_at=datetime.fromisoformat(signature.published_at),
+                device_id=signature.device_id,
+                account=editor.username,
+            ),
+            ed25519_key=signature.ed25519,
+            signature=signature.signature,
+        )
+        # …and the SDK's verifier, which also finds the key in the directory.
+        verdict = await owner.public.verify_location(locate(full.url))
+        assert verdict.ok, verdict.problems
+        assert verdict.key in (KeyCheck.LISTED, KeyCheck.VERIFIED)
+
+        # The open web shows it, with its signature.
+        async with httpx.AsyncClient() as http:
+            shown = await http.get(f"{web_server.base_url}/@{handle}/{full.slug}")
+        assert shown.status_code == 200
+        assert "Ünïcode — “news” 🎉" in shown.text
+        assert signature.signature in shown.text
+
+        # In the app, the article reads as signed by this very device.
+        await page.goto(f"{web_server.base_url}/app/#/p/@{handle}/{full.slug}")
+        await expect(page.locator("[data-signature]")).to_have_attribute("data-signature", "valid")
+        await expect(page.locator("[data-signature]")).to_contain_text(signature.device_id)
+        await editor.screenshot("desktop-article")
+        assert editor.errors == []
+    finally:
+        await editor.close()
