@@ -30,7 +30,8 @@ async def test_a_subscriber_finds_an_account_and_sees_a_new_article_live(
     owner = await people.register("owner")
     handle = unique_handle("daily")
     await owner.public.create(handle, "The Daily Example", kind="media", bio="News, daily.")
-    await owner.public.publish(handle, "# Yesterday's news\n\nIt happened.")
+    for n in range(11):  # more than a page (10): the feed needs "Load more"
+        await owner.public.publish(handle, f"# Yesterday's news {n}\n\nIt happened.")
     reader = await WebUser.sign_up(browser, web_server.base_url, "reader", viewport=PHONE)
     page = reader.page
     try:
@@ -60,12 +61,16 @@ async def test_a_subscriber_finds_an_account_and_sees_a_new_article_live(
 
         await page.get_by_role("link", name="Feed", exact=True).click()
         feed = page.locator(".articles .article-card")
-        await expect(feed).to_have_count(1)
-        await expect(feed.first).to_contain_text("Yesterday's news")
+        await expect(feed).to_have_count(10)
+        await expect(feed.first).to_contain_text("Yesterday's news 10")
+        await page.get_by_role("button", name="Load more").click()
+        await expect(feed).to_have_count(11)
+        await expect(feed.last).to_contain_text("Yesterday's news 0")
+        await expect(page.get_by_role("button", name="Load more")).to_be_hidden()
 
         # Published from Python while the browser watches: it arrives over the stream.
         await owner.public.publish(handle, "# Breaking: it works\n\nLive, *signed*.")
-        await expect(feed).to_have_count(2)
+        await expect(feed).to_have_count(12)
         await expect(feed.first).to_contain_text("Breaking: it works")
         await expect(feed.first).to_have_class(re.compile("fresh"))
         await reader.screenshot("phone-feed-live")

@@ -30,6 +30,9 @@ export function heading(title: string, back?: string): HTMLElement {
   );
 }
 
+/** Articles per page of the feed and of an account's list ("Load more" fetches the next). */
+const PAGE = 10;
+
 const articleHref = (handle: string, slug: string) => `#/p/@${handle}/${encodeURIComponent(slug)}`;
 
 /** One article in a list: title link, account, byline, time, reading time, edited mark. */
@@ -84,7 +87,7 @@ function pagedList(load: (cursor: string | null) => Promise<ArticlePage>, status
 export function renderFeed(main: HTMLElement, client: Client): View {
   const status = h("p", { class: "error", role: "alert" });
   const live = h("p", { class: "hint", role: "status" });
-  const feed = pagedList((cursor) => client.public.feed(cursor), status, "Nothing yet: subscribe to public accounts in Explore.");
+  const feed = pagedList((cursor) => client.public.feed(cursor, PAGE), status, "Nothing yet: subscribe to public accounts in Explore.");
   replace(main, heading("Your feed"), publicTabs("feed"), status, h("section", { class: "panel", "aria-label": "Feed" }, live, feed.list, feed.more));
   void feed.page();
   const stop = client.onPublicEvent((type, content) => {
@@ -149,7 +152,7 @@ const subscribers = (n: number) => `${n} subscriber${n === 1 ? "" : "s"}`;
 export function renderAccount(main: HTMLElement, client: Client, handle: string): View {
   const status = h("p", { class: "error", role: "alert" });
   const profile = h("div", { class: "profile" });
-  const articles = pagedList((cursor) => client.public.articles(handle, cursor), status, "No articles yet.");
+  const articles = pagedList((cursor) => client.public.articles(handle, cursor, PAGE), status, "No articles yet.");
   replace(main, heading(`@${handle}`, "#/p/explore"), publicTabs(""), status, h("section", { class: "panel" }, profile, h("h3", {}, "Articles"), articles.list, articles.more));
   const count = h("span", { class: "subscribers" });
   const subscribe = h("button", { type: "button" }, "Subscribe");
