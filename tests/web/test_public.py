@@ -179,6 +179,20 @@ async def test_an_editor_writes_previews_schedules_and_publishes_signed_in_the_b
         await expect(page.locator("[data-signature]")).to_have_attribute("data-signature", "valid")
         await expect(page.locator("[data-signature]")).to_contain_text(signature.device_id)
         await editor.screenshot("desktop-article")
+
+        # An edit is the next revision, signed the same way; readers see it marked edited.
+        await page.goto(f"{web_server.base_url}/app/#/p/write/@{handle}/{full.id}")
+        await expect(page.get_by_label("Markdown")).to_have_value(markdown)
+        await page.get_by_label("Markdown").fill(markdown + "\n\nUpdate: *corrected*.")
+        await page.get_by_role("button", name="Publish edit").click()
+        await expect(page.locator(".article-state")).to_contain_text("revision 2")
+        await page.get_by_role("link", name="View article").click()
+        await expect(page.locator(".byline .edited")).to_be_visible()
+        await expect(page.locator("[data-signature]")).to_have_attribute("data-signature", "valid")
+        await expect(page.locator("[data-signature]")).to_contain_text("revision 2")
+        edited = await owner.public.verify_location(locate(full.url))
+        assert edited.ok, edited.problems
+        assert edited.revision == 2
         assert editor.errors == []
     finally:
         await editor.close()

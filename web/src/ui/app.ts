@@ -37,8 +37,10 @@ export function renderApp(root: HTMLElement, client: Client, onSignedOut: () => 
   const tab = (href: string, label: string, section: Section, badge?: HTMLElement) =>
     h("a", { href, "data-section": section }, label, badge ?? null);
   const noticeBadge = h("span", { class: "unread", hidden: true });
+  const articleBadge = h("span", { class: "unread", hidden: true });
+  let newArticles = 0;
   const consoleLink = h("a", { href: "/console", class: "console-link", hidden: true }, "Moderation console");
-  const tabs = [tab("#/", "Chats", "chats"), tab("#/p", "Public", "public"), tab("#/notices", "Notices", "notices", noticeBadge)];
+  const tabs = [tab("#/", "Chats", "chats"), tab("#/p", "Public", "public", articleBadge), tab("#/notices", "Notices", "notices", noticeBadge)];
   const sections = h("nav", { class: "sections", "aria-label": "Sections" }, tabs, consoleLink);
   const chats = h("div", { class: "section-chats" }, h("a", { href: "#/new", class: "button new" }, "New chat"), list);
   const subscriptions = h("ul", { class: "conversations subscriptions" });
@@ -116,6 +118,11 @@ export function renderApp(root: HTMLElement, client: Client, onSignedOut: () => 
       if (current) t.setAttribute("aria-current", "page");
       else t.removeAttribute("aria-current");
     }
+    nav.setAttribute("aria-label", section === "chats" ? "Conversations" : "Subscriptions");
+    if (path === "/p") {
+      newArticles = 0;
+      articleBadge.hidden = true;
+    }
     chats.hidden = section !== "chats";
     publicSide.hidden = section === "chats";
     if (section !== "chats") void refreshSubscriptions();
@@ -153,6 +160,13 @@ export function renderApp(root: HTMLElement, client: Client, onSignedOut: () => 
   });
   const stopPublic = client.onPublicEvent((type) => {
     if (type === "moderation.notice") void refreshNotices();
+    if (type === "article.published" && route !== "/p") {
+      // New articles while you are elsewhere: counted on the Public tab until you open the feed.
+      newArticles += 1;
+      articleBadge.hidden = false;
+      articleBadge.textContent = String(newArticles);
+      articleBadge.setAttribute("aria-label", `${newArticles} new articles`);
+    }
   });
   window.addEventListener("hashchange", navigate);
   navigate();

@@ -24,6 +24,12 @@ const ATTRIBUTES: Record<string, string[]> = {
   ...Object.fromEntries(HEADINGS.map((h) => [h, ["id"]])),
 };
 
+/** `url` if it is safe to link to from the app (http(s), or a path on this site), else "#". */
+export function safeHref(url: string | null | undefined): string {
+  const value = (url ?? "").trim();
+  return /^https?:\/\//i.test(value) || /^\/(?!\/)/.test(value) ? value : "#";
+}
+
 function safeUrl(value: string, image: boolean): boolean {
   const url = value.trim();
   if (image) return /^https?:\/\/[^/]/i.test(url) || url.startsWith("/media/");

@@ -6,6 +6,7 @@ import { ApiError } from "../api";
 import type { Client } from "../client";
 import type { Notice } from "../publicApi";
 import { errorText, h, replace, time } from "./dom";
+import { safeHref } from "./html";
 import { heading, type View } from "./public";
 
 const ACTIONS: Record<string, string> = {
@@ -85,7 +86,7 @@ function noticeItem(client: Client, n: Notice, reload: () => Promise<void>): HTM
           : open
             ? ""
             : "The appeal period has ended.";
-  const target = n.target.url ? h("a", { href: n.target.url, target: "_blank", rel: "noopener" }, n.target.label) : n.target.label;
+  const target = n.target.url ? h("a", { href: safeHref(n.target.url), target: "_blank", rel: "noopener" }, n.target.label) : n.target.label;
   return h(
     "li",
     { class: "card notice-item", "data-notice": n.id, "data-appeal": appeal.status },

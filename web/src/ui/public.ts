@@ -7,7 +7,7 @@ import { checkSignature } from "../crypto/authorship";
 import { verifyEd25519 } from "../crypto/olm";
 import type { Article, ArticlePage, ArticlePublished, PublicAccount } from "../publicApi";
 import { errorText, h, replace, time } from "./dom";
-import { articleFragment } from "./html";
+import { articleFragment, safeHref } from "./html";
 
 export interface View {
   update: () => void;
@@ -206,7 +206,7 @@ export function renderAccount(main: HTMLElement, client: Client, handle: string)
         h("p", { class: "hint" }, `@${a.handle} · ${a.kind} · `, count),
         a.bio ? h("p", {}, a.bio) : null,
         h("p", { class: "actions" }, subscribe, notifyLabel),
-        h("p", { class: "hint" }, h("a", { href: a.url, target: "_blank", rel: "noopener" }, "Open on the web"), " · ", h("a", { href: `${a.url}/feed.atom` }, "Atom feed"), a.my_role ? [" · ", h("a", { href: `#/p/write/@${a.handle}` }, "Write for this account")] : null),
+        h("p", { class: "hint" }, h("a", { href: safeHref(a.url), target: "_blank", rel: "noopener" }, "Open on the web"), " · ", h("a", { href: safeHref(`${a.url}/feed.atom`) }, "Atom feed"), a.my_role ? [" · ", h("a", { href: `#/p/write/@${a.handle}` }, "Write for this account")] : null),
       );
       await articles.page();
     } catch (err) {
@@ -224,10 +224,13 @@ export function renderArticle(main: HTMLElement, client: Client, handle: string,
     try {
       const a = await client.public.article(handle, slug);
       const content = articleFragment(a.html ?? "");
-      const hasTitle = content.querySelector("h1") !== null;
+      // The article's own first heading is its title: shown first, above the byline.
+      const first = content.firstElementChild;
+      const title = first?.localName === "h1" ? first : h("h1", {}, a.title);
+      title.remove();
       replace(
         body,
-        hasTitle ? null : h("h1", {}, a.title),
+        title,
         h(
           "p",
           { class: "byline" },
@@ -239,7 +242,7 @@ export function renderArticle(main: HTMLElement, client: Client, handle: string,
         ),
         await signatureStatus(client, a, handle, slug),
         h("div", { class: "content" }, content),
-        h("p", { class: "hint" }, h("a", { href: a.url, target: "_blank", rel: "noopener" }, "Open on the web"), " · ", h("a", { href: `${a.url}/history`, target: "_blank", rel: "noopener" }, "Revision history")),
+        h("p", { class: "hint" }, h("a", { href: safeHref(a.url), target: "_blank", rel: "noopener" }, "Open on the web"), " · ", h("a", { href: safeHref(`${a.url}/history`), target: "_blank", rel: "noopener" }, "Revision history")),
       );
     } catch (err) {
       status.textContent = errorText(err);
