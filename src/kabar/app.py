@@ -46,6 +46,8 @@ from kabar.http import (
     feeds,
     keys,
     media,
+    moderation,
+    notices,
     ops,
     pages,
     problems,
@@ -65,6 +67,10 @@ from kabar.keys.service import KeyService
 from kabar.media.blobs import BlobService
 from kabar.media.storage import MediaStorage
 from kabar.media.uploads import MediaService
+from kabar.moderation.context import Deps as ModerationDeps
+from kabar.moderation.logbook import Logbook
+from kabar.moderation.policy import load_policy
+from kabar.moderation.service import ModerationService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
 from kabar.public.comments import CommentService
@@ -85,7 +91,7 @@ from kabar.workers import Workers
 
 log = logging.getLogger(__name__)
 
-SECRET_NAMES = ("franking", "event_ids")
+SECRET_NAMES = ("franking", "event_ids", "moderation_refs")
 
 
 async def load_secrets(database: Database) -> dict[str, bytes]:
@@ -144,6 +150,17 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     public_url = config.server.public_url
     reader = ArticleReader(database, workers, config)
     views = ViewCounter(database, writer)
+    moderation = ModerationService(
+        ModerationDeps(
+            database,
+            writer,
+            load_policy(config.moderation.policy_file or None),
+            config,
+            limiter,
+            bus,
+        ),
+        Logbook(public_url, secrets["moderation_refs"]),
+    )
     services = Services(
         config=config,
         database=database,
@@ -166,8 +183,9 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         blobs=BlobService(database, writer, config.media),
         backup=BackupService(database, writer),
         reports=ReportService(
-            database, writer, codec, secrets["franking"], limiter, config.rate_limits
+            database, writer, codec, secrets["franking"], limiter, config.rate_limits, moderation
         ),
+        moderation=moderation,
         public_accounts=PublicAccountService(database, writer, public_url),
         articles=ArticleService(database, writer, workers, limiter, config),
         reader=reader,
@@ -188,6 +206,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     await writer.start()
     await janitor.start()
     await services.scheduler.start()
+    await moderation.start()
     return services
 
 
@@ -205,6 +224,7 @@ def _on_account_changed(hub: Hub, data: dict[str, Any]) -> None:
 
 
 async def shutdown_services(services: Services) -> None:
+    await services.moderation.stop()
     await services.scheduler.stop()
     await services.to_device_janitor.stop()
     await services.to_device_janitor.flush()
@@ -250,6 +270,8 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         blobs.router,
         backup.router,
         reports.router,
+        moderation.router,
+        notices.router,
         ops.router,
         stream.router,
         public_accounts.router,

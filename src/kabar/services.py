@@ -20,6 +20,7 @@ from kabar.keys.backup import BackupService
 from kabar.keys.service import KeyService
 from kabar.media.blobs import BlobService
 from kabar.media.uploads import MediaService
+from kabar.moderation.service import ModerationService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
 from kabar.public.comments import CommentService
@@ -53,6 +54,7 @@ class Services:
     blobs: BlobService
     backup: BackupService
     reports: ReportService
+    moderation: ModerationService
     public_accounts: PublicAccountService
     articles: ArticleService
     reader: ArticleReader
