@@ -1,9 +1,10 @@
-"""Notices and the moderation console link in the browser.
+"""Notices and appeals in the browser, and the moderation console link.
 
-The notices API (``GET /v1/notices``, issue 5) is built on another branch; until it is
-merged here the page must degrade cleanly: a server without it answers 404 and the app
-says there are no notices instead of showing an error. The console link appears only for
-moderators and admins (``GET /v1/account`` → ``role``).
+A moderator's action reaches the affected account's open browser live (the stream event
+``moderation.notice``) and is appealed from there (``POST /v1/notices/{id}/appeal``). The
+UI is also checked against the HTTP contract with answers the test controls, and it must
+degrade cleanly on a server without the notices API (404). The console link appears only
+for moderators and admins (``GET /v1/account`` → ``role``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import pytest
 from playwright.async_api import expect
 
 from kabar.accounts.models import Role
-from support.api import PASSWORD
+from support.api import PASSWORD, Api
 from support.browser import WebUser
+from support.moderation import act, case_of, moderator, report
 from support.server import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -106,14 +108,20 @@ async def test_notices_degrade_cleanly_and_moderators_get_a_console_link(
 ) -> None:
     web = await WebUser.sign_up(browser, web_server.base_url, "mod")
     page = web.page
+
+    async def absent(route: Any) -> None:  # a server without moderation
+        await route.fulfill(status=404, json={"title": "Not Found", "status": 404})
+
+    await page.route("**/v1/notices", absent)
     try:
         await page.get_by_role("link", name="Notices", exact=True).click()
-        await expect(page.locator(".notices")).to_contain_text(
-            re.compile("This server has no moderation notices|No notices")
+        await expect(page.locator(".notices")).to_have_text(
+            "This server has no moderation notices."
         )
         await expect(page.locator("main .error")).to_have_text("")
         await expect(page.get_by_role("link", name="Moderation console")).to_be_hidden()
 
+        await page.unroute("**/v1/notices")
         account = await web_server.services.accounts.profile(web.username)
         await web_server.services.accounts.set_role(account.account_id, Role.MODERATOR)
         await page.reload()
@@ -127,4 +135,47 @@ async def test_notices_degrade_cleanly_and_moderators_get_a_console_link(
         await web.screenshot("desktop-notices-moderator")
         assert web.errors == []
     finally:
+        await web.close()
+
+
+async def test_a_moderators_action_arrives_live_and_is_appealed_from_the_browser(
+    browser: Any, web_server: RunningServer
+) -> None:
+    web = await WebUser.sign_up(browser, web_server.base_url, "author")
+    page = web.page
+    api = Api(web_server.base_url)
+    try:
+        reporter = await api.register()
+        mod = await moderator(api, web_server)
+        account = await web_server.services.accounts.profile(web.username)
+        await page.get_by_role("link", name="Notices", exact=True).click()
+        await expect(page.locator(".notices")).to_have_text(re.compile("^No notices"))
+
+        await report(api, reporter, "account", web.username, "spam", note="floods everyone")
+        case = await case_of(api, mod, "account", account.account_id)
+        await act(api, mod, case["id"], "restrict_publishing", duration_days=7)
+
+        item = page.locator(".notice-item")
+        await expect(item).to_have_count(1)
+        await expect(item).to_contain_text("Publishing restricted")
+        await expect(item).to_contain_text("for 7 days")
+        await expect(item).to_contain_text("restrict_publishing under spam")
+        await expect(
+            page.get_by_role("status").filter(has_text="A new notice arrived.")
+        ).to_be_visible()
+        await expect(page.locator('a[data-section="notices"] .unread')).to_have_text("1")
+
+        await item.get_by_text(re.compile("^Appeal \\(until")).click()
+        await item.get_by_label("Your appeal: why this decision is wrong").fill(
+            "I post once a day."
+        )
+        await item.get_by_role("button", name="Send appeal").click()
+        await expect(item).to_have_attribute("data-appeal", "pending")
+        await expect(page.locator('a[data-section="notices"] .unread')).to_be_hidden()
+        await web.screenshot("desktop-notice-appealed")
+        pending = await api.call("GET", "/v1/moderation/appeals?status=pending", mod)
+        assert [a["statement"] for a in pending["appeals"]] == ["I post once a day."]
+        assert web.errors == []
+    finally:
+        await api.close()
         await web.close()

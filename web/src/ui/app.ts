@@ -131,7 +131,7 @@ export function renderApp(root: HTMLElement, client: Client, onSignedOut: () => 
     else if (parts[1] === "c" && parts[2]) view = renderChat(main, client, parts[2]);
     else if (parts[1] === "new") view = renderNew(main, client);
     else if (parts[1] === "devices") view = renderDevices(main, client);
-    else if (parts[1] === "notices") view = renderNotices(main, client);
+    else if (parts[1] === "notices") view = renderNotices(main, client, () => void refreshNotices());
     else if (parts[1] === "p" && parts[2] === "explore") view = renderExplore(main, client, new URLSearchParams(search).get("q") ?? "");
     else if (parts[1] === "p" && parts[2] === "write" && handle(parts[3]) && parts[4]) view = renderEditor(main, client, handle(parts[3])!, parts[4] === "new" ? null : parts[4]);
     else if (parts[1] === "p" && parts[2] === "write" && handle(parts[3])) view = renderDrafts(main, client, handle(parts[3])!);

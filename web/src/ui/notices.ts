@@ -29,7 +29,8 @@ export async function loadNotices(client: Client): Promise<Notice[] | null> {
   }
 }
 
-export function renderNotices(main: HTMLElement, client: Client): View {
+/** `changed` is told after an appeal (the badge of open notices goes down). */
+export function renderNotices(main: HTMLElement, client: Client, changed: () => void = () => undefined): View {
   const status = h("p", { class: "error", role: "alert" });
   const live = h("p", { class: "hint", role: "status" });
   const list = h("ul", { class: "notices" });
@@ -39,7 +40,12 @@ export function renderNotices(main: HTMLElement, client: Client): View {
     try {
       const notices = await loadNotices(client);
       if (notices === null) return replace(list, h("li", { class: "empty" }, "This server has no moderation notices."));
-      replace(list, notices.length ? notices.sort((a, b) => b.created_at - a.created_at).map((n) => noticeItem(client, n, load)) : h("li", { class: "empty" }, "No notices. Nothing has been decided about your account or content."));
+      replace(list, notices.length ? notices.sort((a, b) => b.created_at - a.created_at).map((n) =>
+            noticeItem(client, n, async () => {
+              await load();
+              changed();
+            }),
+          ) : h("li", { class: "empty" }, "No notices. Nothing has been decided about your account or content."));
     } catch (err) {
       status.textContent = errorText(err);
     }
