@@ -16,8 +16,10 @@ from playwright.async_api import expect
 from kabar.client.public_models import KeyCheck
 from kabar.client.public_reader import locate
 from kabar.public.canonical import ArticleRevision, verify_revision
+from support.api import PASSWORD, Api
 from support.browser import PHONE, WebUser
 from support.clients import People
+from support.moderation import act, case_of, moderator, report
 from support.public import unique_handle
 from support.server import RunningServer
 
@@ -69,7 +71,7 @@ async def test_a_subscriber_finds_an_account_and_sees_a_new_article_live(
         await expect(page.get_by_role("button", name="Load more")).to_be_hidden()
 
         # Published from Python while the browser watches: it arrives over the stream.
-        await owner.public.publish(handle, "# Breaking: it works\n\nLive, *signed*.")
+        breaking = await owner.public.publish(handle, "# Breaking: it works\n\nLive, *signed*.")
         await expect(feed).to_have_count(12)
         await expect(feed.first).to_contain_text("Breaking: it works")
         await expect(feed.first).to_have_class(re.compile("fresh"))
@@ -84,6 +86,21 @@ async def test_a_subscriber_finds_an_account_and_sees_a_new_article_live(
         )
         await expect(article.locator(".byline")).to_contain_text(f"@{owner.username}")
         await reader.screenshot("phone-article")
+
+        # A moderator's label is shown to readers.
+        api = Api(web_server.base_url)
+        try:
+            mod = await moderator(api, web_server)
+            await report(api, await api.register(), "article", breaking.id, "misinformation")
+            case = await case_of(api, mod, "article", breaking.id)
+            await act(api, mod, case["id"], "label", "misinformation", label="Disputed claims")
+        finally:
+            await api.close()
+        await page.reload()
+        unlock = page.locator("form", has=page.get_by_role("heading", name="Unlock"))
+        await unlock.get_by_label("Password").fill(PASSWORD)
+        await unlock.get_by_role("button", name="Unlock").click()
+        await expect(page.get_by_role("note")).to_have_text("Moderator’s label: Disputed claims")
 
         # Unsubscribing is as easy; the account page says so.
         await page.get_by_role("link", name=f"The Daily Example @{handle}").first.click()

@@ -25,6 +25,8 @@ export interface PublicAccount {
   article_count: number;
   verification: { verified_at: number; verified_by: string; note: string } | null;
   my_role: string | null;
+  /** A moderator's label, shown to readers (issue 5). */
+  label?: string | null;
 }
 
 export interface Article {
@@ -50,6 +52,8 @@ export interface Article {
   markdown?: string | null;
   html?: string | null;
   signature?: ServedSignature | null;
+  /** A moderator's label, shown to readers (issue 5). */
+  label?: string | null;
 }
 
 export interface ArticlePage {

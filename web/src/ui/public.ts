@@ -204,6 +204,7 @@ export function renderAccount(main: HTMLElement, client: Client, handle: string)
         profile,
         h("h3", { class: "name" }, a.name, a.verification ? h("span", { class: "badge", title: a.verification.note }, "verified") : null),
         h("p", { class: "hint" }, `@${a.handle} · ${a.kind} · `, count),
+        moderationLabel(a.label),
         a.bio ? h("p", {}, a.bio) : null,
         h("p", { class: "actions" }, subscribe, notifyLabel),
         h("p", { class: "hint" }, h("a", { href: safeHref(a.url), target: "_blank", rel: "noopener" }, "Open on the web"), " · ", h("a", { href: safeHref(`${a.url}/feed.atom`) }, "Atom feed"), a.my_role ? [" · ", h("a", { href: `#/p/write/@${a.handle}` }, "Write for this account")] : null),
@@ -231,6 +232,7 @@ export function renderArticle(main: HTMLElement, client: Client, handle: string,
       replace(
         body,
         title,
+        moderationLabel(a.label),
         h(
           "p",
           { class: "byline" },
@@ -250,6 +252,8 @@ export function renderArticle(main: HTMLElement, client: Client, handle: string,
   })();
   return { update: () => undefined };
 }
+
+const moderationLabel = (label: string | null | undefined) => (label ? h("p", { class: "moderation-label", role: "note" }, `Moderator’s label: ${label}`) : null);
 
 /** Check the signature here, then whether the key is the author's device in the directory. */
 async function signatureStatus(client: Client, a: Article, handle: string, slug: string): Promise<HTMLElement> {
