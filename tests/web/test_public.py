@@ -19,7 +19,7 @@ from kabar.public.canonical import ArticleRevision, verify_revision
 from support.api import PASSWORD, Api
 from support.browser import PHONE, WebUser
 from support.clients import People
-from support.moderation import act, case_of, moderator, report
+from support.moderation import act, case_of, moderator
 from support.public import unique_handle
 from support.server import RunningServer
 
@@ -87,12 +87,19 @@ async def test_a_subscriber_finds_an_account_and_sees_a_new_article_live(
         await expect(article.locator(".byline")).to_contain_text(f"@{owner.username}")
         await reader.screenshot("phone-article")
 
-        # A moderator's label is shown to readers.
+        # Reported from the browser; a moderator's label is then shown to readers.
+        await page.get_by_text("Report this article").click()
+        await page.get_by_label("Rule it breaks").select_option(label="Harmful misinformation")
+        await page.get_by_label("Note for the moderators (optional)").fill("Check the figures")
+        await page.get_by_role("button", name="Send report").click()
+        await expect(page.get_by_text("Thank you: the moderators will look at it.")).to_be_visible()
         api = Api(web_server.base_url)
         try:
             mod = await moderator(api, web_server)
-            await report(api, await api.register(), "article", breaking.id, "misinformation")
             case = await case_of(api, mod, "article", breaking.id)
+            assert [(r["policy_item"], r["note"]) for r in case["reports"]] == [
+                ("misinformation", "Check the figures")
+            ]
             await act(api, mod, case["id"], "label", "misinformation", label="Disputed claims")
         finally:
             await api.close()

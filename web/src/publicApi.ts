@@ -204,6 +204,14 @@ export class PublicApi {
     return this.api.call<{ accounts: Record<string, Record<string, unknown>[]> }>("POST", "/v1/keys/query", { usernames: [username] });
   }
 
+  policy() {
+    return this.api.call<{ items: { id: string; title: string; description: string }[] }>("GET", "/v1/moderation/policy");
+  }
+
+  report(target: { type: string; id: string }, policyItem: string, note: string) {
+    return this.api.call<{ report_id: string; status: string }>("POST", "/v1/moderation/reports", { target, policy_item: policyItem, ...(note ? { note } : {}) });
+  }
+
   notices() {
     return this.api.call<{ notices: Notice[] }>("GET", "/v1/notices");
   }

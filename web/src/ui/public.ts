@@ -8,6 +8,7 @@ import { verifyEd25519 } from "../crypto/olm";
 import type { Article, ArticlePage, ArticlePublished, PublicAccount } from "../publicApi";
 import { errorText, h, replace, time } from "./dom";
 import { articleFragment, safeHref } from "./html";
+import { reportControl } from "./report";
 
 export interface View {
   update: () => void;
@@ -208,6 +209,7 @@ export function renderAccount(main: HTMLElement, client: Client, handle: string)
         a.bio ? h("p", {}, a.bio) : null,
         h("p", { class: "actions" }, subscribe, notifyLabel),
         h("p", { class: "hint" }, h("a", { href: safeHref(a.url), target: "_blank", rel: "noopener" }, "Open on the web"), " · ", h("a", { href: safeHref(`${a.url}/feed.atom`) }, "Atom feed"), a.my_role ? [" · ", h("a", { href: `#/p/write/@${a.handle}` }, "Write for this account")] : null),
+        a.my_role ? null : reportControl(client, { type: "public_account", id: a.handle }, "account"),
       );
       await articles.page();
     } catch (err) {
@@ -245,6 +247,7 @@ export function renderArticle(main: HTMLElement, client: Client, handle: string,
         await signatureStatus(client, a, handle, slug),
         h("div", { class: "content" }, content),
         h("p", { class: "hint" }, h("a", { href: safeHref(a.url), target: "_blank", rel: "noopener" }, "Open on the web"), " · ", h("a", { href: safeHref(`${a.url}/history`), target: "_blank", rel: "noopener" }, "Revision history")),
+        reportControl(client, { type: "article", id: a.id }, "article"),
       );
     } catch (err) {
       status.textContent = errorText(err);
