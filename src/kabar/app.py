@@ -54,6 +54,7 @@ from kabar.http import (
     stream,
     subscriptions,
     sync,
+    transparency,
     webapp,
 )
 from kabar.http.middleware import BodyLimit, RequestMetrics, StorageOutages
@@ -65,6 +66,7 @@ from kabar.keys.service import KeyService
 from kabar.media.blobs import BlobService
 from kabar.media.storage import MediaStorage
 from kabar.media.uploads import MediaService
+from kabar.moderation.log_service import TransparencyService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
 from kabar.public.comments import CommentService
@@ -84,7 +86,7 @@ from kabar.workers import Workers
 
 log = logging.getLogger(__name__)
 
-SECRET_NAMES = ("franking", "event_ids")
+SECRET_NAMES = ("franking", "event_ids", "log_refs")
 
 
 async def load_secrets(database: Database) -> dict[str, bytes]:
@@ -143,6 +145,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     public_url = config.server.public_url
     reader = ArticleReader(database, workers, config)
     views = ViewCounter(database, writer)
+    log_service = TransparencyService(database, writer, config.transparency, secrets["log_refs"])
     services = Services(
         config=config,
         database=database,
@@ -178,6 +181,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         feed=FeedService(database, public_url, config.limits.public_page_max),
         media=MediaService(writer, MediaStorage(config.media.directory), workers, limiter, config),
         scheduler=Scheduler(database, writer, workers, views, public_url),
+        transparency=log_service,
     )
     bus.on(control.DEVICES_REVOKED, lambda data: _on_devices_revoked(hub, data))
     bus.on(control.ACCOUNT_CHANGED, lambda d: _on_account_changed(hub, d))
@@ -254,6 +258,7 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         articles.router,
         subscriptions.router,
         media.router,
+        transparency.router,
         feeds.router,  # before pages: /@handle/feed.atom is not an article
         webapp.router,
         pages.router,

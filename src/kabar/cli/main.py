@@ -14,7 +14,17 @@ from __future__ import annotations
 
 import typer
 
-from kabar.cli import account, chat, following, messaging, public, publishing, reading, server
+from kabar.cli import (
+    account,
+    chat,
+    following,
+    messaging,
+    public,
+    publishing,
+    reading,
+    server,
+    transparency,
+)
 
 app = typer.Typer(
     name="kabar",
@@ -53,6 +63,8 @@ app.command("feed")(following.feed)
 app.command("explore")(reading.explore)
 app.command("read-article")(reading.read_article)
 app.command("verify-article")(reading.verify_article)
+
+app.add_typer(transparency.transparency_app, name="transparency")
 
 
 def main() -> None:
