@@ -39,6 +39,7 @@ from kabar.delivery.writer import STREAM_CHANNEL, Writer
 from kabar.errors import Unavailable
 from kabar.http import (
     accounts,
+    admin_transparency,
     articles,
     backup,
     blobs,
@@ -66,7 +67,9 @@ from kabar.keys.service import KeyService
 from kabar.media.blobs import BlobService
 from kabar.media.storage import MediaStorage
 from kabar.media.uploads import MediaService
+from kabar.moderation.authority import AuthorityService
 from kabar.moderation.log_service import TransparencyService
+from kabar.moderation.policy import load_policy
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
 from kabar.public.comments import CommentService
@@ -182,6 +185,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         media=MediaService(writer, MediaStorage(config.media.directory), workers, limiter, config),
         scheduler=Scheduler(database, writer, workers, views, public_url),
         transparency=log_service,
+        authority=AuthorityService(database, writer, log_service, load_policy(None)),
     )
     bus.on(control.DEVICES_REVOKED, lambda data: _on_devices_revoked(hub, data))
     bus.on(control.ACCOUNT_CHANGED, lambda d: _on_account_changed(hub, d))
@@ -259,6 +263,7 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         subscriptions.router,
         media.router,
         transparency.router,
+        admin_transparency.router,
         feeds.router,  # before pages: /@handle/feed.atom is not an article
         webapp.router,
         pages.router,

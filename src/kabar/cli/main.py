@@ -16,6 +16,7 @@ import typer
 
 from kabar.cli import (
     account,
+    authority,
     chat,
     following,
     messaging,
@@ -65,6 +66,10 @@ app.command("read-article")(reading.read_article)
 app.command("verify-article")(reading.verify_article)
 
 app.add_typer(transparency.transparency_app, name="transparency")
+
+admin_app = typer.Typer(help="Moderation and administration commands.", no_args_is_help=True)
+admin_app.add_typer(authority.authority_app, name="authority")
+app.add_typer(admin_app, name="admin")
 
 
 def main() -> None:
