@@ -45,6 +45,7 @@ from kabar.http import (
     blobs,
     conversations,
     feeds,
+    hash_lists,
     keys,
     media,
     ops,
@@ -68,6 +69,8 @@ from kabar.media.blobs import BlobService
 from kabar.media.storage import MediaStorage
 from kabar.media.uploads import MediaService
 from kabar.moderation.authority import AuthorityService
+from kabar.moderation.hash_import import HashListService
+from kabar.moderation.hash_matching import HashMatchService
 from kabar.moderation.log_service import TransparencyService
 from kabar.moderation.policy import load_policy
 from kabar.public.accounts import PublicAccountService
@@ -149,6 +152,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     reader = ArticleReader(database, workers, config)
     views = ViewCounter(database, writer)
     log_service = TransparencyService(database, writer, config.transparency, secrets["log_refs"])
+    hash_matching = HashMatchService(database, writer, workers, config.hash_matching)
     services = Services(
         config=config,
         database=database,
@@ -182,10 +186,14 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         search=SearchService(database, config),
         subscriptions=SubscriptionService(database, writer),
         feed=FeedService(database, public_url, config.limits.public_page_max),
-        media=MediaService(writer, MediaStorage(config.media.directory), workers, limiter, config),
+        media=MediaService(
+            writer, MediaStorage(config.media.directory), workers, limiter, config, hash_matching
+        ),
         scheduler=Scheduler(database, writer, workers, views, public_url),
         transparency=log_service,
         authority=AuthorityService(database, writer, log_service, load_policy(None)),
+        hash_lists=HashListService(database, writer),
+        hash_matching=hash_matching,
     )
     bus.on(control.DEVICES_REVOKED, lambda data: _on_devices_revoked(hub, data))
     bus.on(control.ACCOUNT_CHANGED, lambda d: _on_account_changed(hub, d))
@@ -264,6 +272,7 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         media.router,
         transparency.router,
         admin_transparency.router,
+        hash_lists.router,
         feeds.router,  # before pages: /@handle/feed.atom is not an article
         webapp.router,
         pages.router,

@@ -46,6 +46,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_CURSOR = "invalid_cursor"
     INVALID_IMAGE = "invalid_image"
     INVALID_PUBLISH_TIME = "invalid_publish_time"
+    INVALID_HASH_LIST = "invalid_hash_list"  # an imported CSV whose header cannot be read
     # 401
     UNAUTHENTICATED = "unauthenticated"
     INVALID_CREDENTIALS = "invalid_credentials"

@@ -21,6 +21,8 @@ from kabar.keys.service import KeyService
 from kabar.media.blobs import BlobService
 from kabar.media.uploads import MediaService
 from kabar.moderation.authority import AuthorityService
+from kabar.moderation.hash_import import HashListService
+from kabar.moderation.hash_matching import HashMatchService
 from kabar.moderation.log_service import TransparencyService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
@@ -67,3 +69,5 @@ class Services:
     scheduler: Scheduler
     transparency: TransparencyService
     authority: AuthorityService
+    hash_lists: HashListService
+    hash_matching: HashMatchService
