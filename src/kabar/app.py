@@ -57,6 +57,7 @@ from kabar.http import (
     subscriptions,
     sync,
     transparency,
+    transparency_report,
     webapp,
 )
 from kabar.http.middleware import BodyLimit, RequestMetrics, StorageOutages
@@ -73,6 +74,7 @@ from kabar.moderation.hash_import import HashListService
 from kabar.moderation.hash_matching import HashMatchService
 from kabar.moderation.log_service import TransparencyService
 from kabar.moderation.policy import load_policy
+from kabar.moderation.report import TransparencyReports
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
 from kabar.public.comments import CommentService
@@ -153,6 +155,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     views = ViewCounter(database, writer)
     log_service = TransparencyService(database, writer, config.transparency, secrets["log_refs"])
     hash_matching = HashMatchService(database, writer, workers, config.hash_matching)
+    policy = load_policy(None)
     services = Services(
         config=config,
         database=database,
@@ -191,7 +194,10 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         ),
         scheduler=Scheduler(database, writer, workers, views, public_url),
         transparency=log_service,
-        authority=AuthorityService(database, writer, log_service, load_policy(None)),
+        authority=AuthorityService(database, writer, log_service, policy),
+        transparency_report=TransparencyReports(
+            log_service, {item.id: item.title for item in policy.items}
+        ),
         hash_lists=HashListService(database, writer),
         hash_matching=hash_matching,
     )
@@ -270,6 +276,7 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         articles.router,
         subscriptions.router,
         media.router,
+        transparency_report.router,
         transparency.router,
         admin_transparency.router,
         hash_lists.router,
