@@ -59,6 +59,7 @@ from kabar.http import (
     subscriptions,
     sync,
     transparency,
+    transparency_report,
     webapp,
 )
 from kabar.http.middleware import BodyLimit, RequestMetrics, StorageOutages
@@ -72,12 +73,14 @@ from kabar.media.storage import MediaStorage
 from kabar.media.uploads import MediaService
 from kabar.moderation.authority import AuthorityService
 from kabar.moderation.context import Deps as ModerationDeps
+from kabar.moderation.counts import ModerationCounter
 from kabar.moderation.detections import ModerationSink
 from kabar.moderation.hash_import import HashListService
 from kabar.moderation.hash_matching import HashMatchService
 from kabar.moderation.log_service import TransparencyService
 from kabar.moderation.logbook import Logbook
 from kabar.moderation.policy import load_policy
+from kabar.moderation.report import TransparencyReports
 from kabar.moderation.service import ModerationService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
@@ -170,6 +173,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     )
     log_service = TransparencyService(database, writer, config.transparency, secrets["log_refs"])
     hash_matching = HashMatchService(database, writer, workers, config.hash_matching)
+    policy = moderation.deps.policy
     services = Services(
         config=config,
         database=database,
@@ -209,7 +213,12 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         ),
         scheduler=Scheduler(database, writer, workers, views, public_url),
         transparency=log_service,
-        authority=AuthorityService(database, writer, log_service, moderation.deps.policy),
+        authority=AuthorityService(database, writer, log_service, policy),
+        transparency_report=TransparencyReports(
+            log_service,
+            {item.id: item.title for item in policy.items},
+            ModerationCounter(database),
+        ),
         hash_lists=HashListService(database, writer),
         hash_matching=hash_matching,
     )
@@ -293,6 +302,7 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         articles.router,
         subscriptions.router,
         media.router,
+        transparency_report.router,
         transparency.router,
         admin_transparency.router,
         hash_lists.router,
