@@ -39,11 +39,13 @@ from kabar.delivery.writer import STREAM_CHANNEL, Writer
 from kabar.errors import Unavailable
 from kabar.http import (
     accounts,
+    admin_transparency,
     articles,
     backup,
     blobs,
     conversations,
     feeds,
+    hash_lists,
     keys,
     media,
     moderation,
@@ -56,6 +58,8 @@ from kabar.http import (
     stream,
     subscriptions,
     sync,
+    transparency,
+    transparency_report,
     webapp,
 )
 from kabar.http.middleware import BodyLimit, RequestMetrics, StorageOutages
@@ -67,9 +71,16 @@ from kabar.keys.service import KeyService
 from kabar.media.blobs import BlobService
 from kabar.media.storage import MediaStorage
 from kabar.media.uploads import MediaService
+from kabar.moderation.authority import AuthorityService
 from kabar.moderation.context import Deps as ModerationDeps
+from kabar.moderation.counts import ModerationCounter
+from kabar.moderation.detections import ModerationSink
+from kabar.moderation.hash_import import HashListService
+from kabar.moderation.hash_matching import HashMatchService
+from kabar.moderation.log_service import TransparencyService
 from kabar.moderation.logbook import Logbook
 from kabar.moderation.policy import load_policy
+from kabar.moderation.report import TransparencyReports
 from kabar.moderation.service import ModerationService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
@@ -91,7 +102,7 @@ from kabar.workers import Workers
 
 log = logging.getLogger(__name__)
 
-SECRET_NAMES = ("franking", "event_ids", "moderation_refs")
+SECRET_NAMES = ("franking", "event_ids", "log_refs")
 
 
 async def load_secrets(database: Database) -> dict[str, bytes]:
@@ -159,8 +170,11 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
             limiter,
             bus,
         ),
-        Logbook(public_url, secrets["moderation_refs"]),
+        Logbook(public_url, secrets["log_refs"]),
     )
+    log_service = TransparencyService(database, writer, config.transparency, secrets["log_refs"])
+    hash_matching = HashMatchService(database, writer, workers, config.hash_matching)
+    policy = moderation.deps.policy
     services = Services(
         config=config,
         database=database,
@@ -196,8 +210,19 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         search=SearchService(database, config),
         subscriptions=SubscriptionService(database, writer),
         feed=FeedService(database, public_url, config.limits.public_page_max),
-        media=MediaService(writer, MediaStorage(config.media.directory), workers, limiter, config),
+        media=MediaService(
+            writer, MediaStorage(config.media.directory), workers, limiter, config, hash_matching
+        ),
         scheduler=Scheduler(database, writer, workers, views, public_url),
+        transparency=log_service,
+        authority=AuthorityService(database, writer, log_service, policy),
+        transparency_report=TransparencyReports(
+            log_service,
+            {item.id: item.title for item in policy.items},
+            ModerationCounter(database),
+        ),
+        hash_lists=HashListService(database, writer),
+        hash_matching=hash_matching,
     )
     bus.on(control.DEVICES_REVOKED, lambda data: _on_devices_revoked(hub, data))
     bus.on(control.ACCOUNT_CHANGED, lambda d: _on_account_changed(hub, d))
@@ -206,6 +231,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     await writer.start()
     await janitor.start()
     await services.scheduler.start()
+    hash_matching.sink = ModerationSink(moderation, config.moderation.hash_match_policy_item)
     await moderation.start()
     return services
 
@@ -278,6 +304,10 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         articles.router,
         subscriptions.router,
         media.router,
+        transparency_report.router,
+        transparency.router,
+        admin_transparency.router,
+        hash_lists.router,
         feeds.router,  # before pages: /@handle/feed.atom is not an article
         webapp.router,
         pages.router,

@@ -48,6 +48,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_PUBLISH_TIME = "invalid_publish_time"
     INVALID_TARGET = "invalid_target"  # a moderation target of an unknown type
     ACTION_NOT_ALLOWED = "action_not_allowed"  # the policy item or target does not allow it
+    INVALID_HASH_LIST = "invalid_hash_list"  # an imported CSV whose header cannot be read
     # 401
     UNAUTHENTICATED = "unauthenticated"
     INVALID_CREDENTIALS = "invalid_credentials"
@@ -85,6 +86,7 @@ class ErrorCode(enum.StrEnum):
     CASE_NOT_FOUND = "case_not_found"
     NOTICE_NOT_FOUND = "notice_not_found"
     APPEAL_NOT_FOUND = "appeal_not_found"
+    AUTHORITY_REQUEST_NOT_FOUND = "authority_request_not_found"
     # 409
     USERNAME_UNAVAILABLE = "username_unavailable"
     IDENTITY_KEYS_IMMUTABLE = "identity_keys_immutable"
@@ -104,6 +106,8 @@ class ErrorCode(enum.StrEnum):
     CASE_CLOSED = "case_closed"  # the case was already decided
     ALREADY_APPEALED = "already_appealed"  # one appeal per action
     APPEAL_DECIDED = "appeal_decided"
+    # An authority request already in the public log can no longer be changed.
+    AUTHORITY_REQUEST_PUBLISHED = "authority_request_published"
     # 413
     PAYLOAD_TOO_LARGE = "payload_too_large"
     # 429
