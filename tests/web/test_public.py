@@ -217,6 +217,23 @@ async def test_an_editor_writes_previews_schedules_and_publishes_signed_in_the_b
         edited = await owner.public.verify_location(locate(full.url))
         assert edited.ok, edited.problems
         assert edited.revision == 2
+
+        # A server (or anything in between) that changes the text is caught in the browser.
+        async def tamper(route: Any) -> None:
+            response = await route.fetch()
+            body = await response.json()
+            body["markdown"] = body["markdown"].replace("corrected", "c0rrected")
+            await route.fulfill(response=response, json=body)
+
+        await page.route(f"**/v1/public/accounts/{handle}/articles/{full.slug}", tamper)
+        await page.reload()
+        unlock = page.locator("form", has=page.get_by_role("heading", name="Unlock"))
+        await unlock.get_by_label("Password").fill(PASSWORD)
+        await unlock.get_by_role("button", name="Unlock").click()
+        await expect(page.locator("[data-signature]")).to_have_attribute(
+            "data-signature", "invalid"
+        )
+        await expect(page.locator("[data-signature]")).to_contain_text("does not match the text")
         assert editor.errors == []
     finally:
         await editor.close()
