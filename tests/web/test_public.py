@@ -152,6 +152,10 @@ async def test_an_editor_writes_previews_schedules_and_publishes_signed_in_the_b
 
         # Another article, scheduled for tomorrow, then cancelled (unpublished).
         await page.get_by_role("link", name="Back").click()
+        published_list = page.locator(".drafts").nth(1)
+        await expect(published_list.locator("li")).to_have_text(
+            re.compile("^Ünïcode — “news” 🎉 · published")
+        )
         await page.get_by_role("link", name="New article").click()
         await page.get_by_label("Markdown").fill("# Tomorrow's piece\n\nNot yet.")
         await page.get_by_label("Publish at (your time)").fill("2099-01-01T09:30")
@@ -162,6 +166,10 @@ async def test_an_editor_writes_previews_schedules_and_publishes_signed_in_the_b
         assert [(a.title, a.status) for a in drafts] == [("Tomorrow's piece", "scheduled")]
         await page.get_by_role("button", name="Unpublish").click()  # cancels the schedule
         await expect(page.locator(".article-state")).to_have_text("draft · revision 0")
+        await page.get_by_role("link", name="Back").click()
+        await expect(page.locator(".drafts").first.locator("li")).to_have_text(
+            "Tomorrow's piece · draft"
+        )
 
         published = await owner.public.articles(handle)
         [article] = published.articles
