@@ -5,12 +5,14 @@ server, the open web and the SDK's verifier."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.async_api import expect
 
 from kabar.client.public_models import KeyCheck
@@ -24,6 +26,12 @@ from support.public import unique_handle
 from support.server import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+def png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (20, 120, 200)).save(out, format="PNG")
+    return out.getvalue()
 
 
 async def test_a_subscriber_finds_an_account_and_sees_a_new_article_live(
@@ -157,7 +165,18 @@ async def test_an_editor_writes_previews_schedules_and_publishes_signed_in_the_b
             re.compile("^Ünïcode — “news” 🎉 · published")
         )
         await page.get_by_role("link", name="New article").click()
-        await page.get_by_label("Markdown").fill("# Tomorrow's piece\n\nNot yet.")
+        await page.get_by_label("Markdown").fill("# Tomorrow's piece\n\nNot yet.\n\n")
+        await page.get_by_label("Insert image").set_input_files(
+            files=[{"name": "harbour.png", "mimeType": "image/png", "buffer": png(80, 60)}]
+        )
+        await expect(page.get_by_text("Image inserted.")).to_be_visible()
+        await expect(page.get_by_label("Markdown")).to_have_value(
+            re.compile(r"Not yet\.\n\n!\[harbour\]\(/media/[^)]+\)$")
+        )
+        image = preview.locator("img")
+        await expect(image).to_have_attribute("src", re.compile("^/media/"))
+        await expect(image).to_have_js_property("complete", True)
+        assert await image.evaluate("img => img.naturalWidth") > 0
         await page.get_by_label("Publish at (your time)").fill("2099-01-01T09:30")
         await page.get_by_role("button", name="Schedule").click()
         await expect(page.get_by_text(re.compile("^Scheduled for"))).to_be_visible()

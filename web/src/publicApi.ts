@@ -196,6 +196,11 @@ export class PublicApi {
     return this.api.call<Article>("POST", `/v1/public/articles/${enc(id)}/unpublish`);
   }
 
+  /** Upload an image for articles; `image.path` is what Markdown links to (`/media/…`). */
+  uploadImage(file: Blob) {
+    return this.api.call<{ media_id: string; image: { path: string; width: number; height: number } }>("POST", "/v1/media/images", undefined, { raw: file });
+  }
+
   preview(markdown: string) {
     return this.api.call<Preview>("POST", "/v1/public/preview", { markdown });
   }

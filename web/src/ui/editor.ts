@@ -81,6 +81,28 @@ export function renderEditor(main: HTMLElement, client: Client, handle: string, 
   const unpublish = h("button", { type: "button", class: "link danger" }, "Unpublish");
   const remove = h("button", { type: "button", class: "link danger" }, "Delete draft");
   const view = h("a", { class: "view-link", hidden: true }, "View article");
+  // Images are public media (POST /v1/media/images, cleaned by the server), linked in Markdown.
+  const picker = h("input", { type: "file", accept: "image/jpeg,image/png,image/webp,image/gif", class: "visually-hidden", id: "editor-image" });
+  const insert = h("label", { for: "editor-image", class: "button attach" }, "Insert image");
+  picker.addEventListener("change", async () => {
+    const file = picker.files?.[0];
+    picker.value = "";
+    if (!file) return;
+    status.textContent = "";
+    done.textContent = `Uploading ${file.name}…`;
+    try {
+      const uploaded = await client.public.uploadImage(file);
+      const alt = file.name.replace(/\.[^.]+$/, "").replace(/[[\]]/g, "");
+      const at = markdown.selectionStart ?? markdown.value.length;
+      const text = `![${alt}](${uploaded.image.path})`;
+      markdown.setRangeText(text, at, markdown.selectionEnd ?? at, "end");
+      done.textContent = "Image inserted.";
+      refreshPreview();
+    } catch (err) {
+      done.textContent = "";
+      status.textContent = errorText(err);
+    }
+  });
 
   let article: Article | null = null;
   const show = (a: Article | null) => {
@@ -102,6 +124,7 @@ export function renderEditor(main: HTMLElement, client: Client, handle: string, 
     { class: "editor" },
     h("label", { class: "field" }, "Title", title),
     h("label", { class: "field" }, "Markdown", markdown),
+    h("p", { class: "editor-tools" }, picker, insert),
     h("div", { class: "editor-actions" }, save, publish, h("label", { class: "field when" }, "Publish at (your time)", when), schedule, unpublish, remove, view),
   );
   form.addEventListener("submit", (e) => e.preventDefault());
