@@ -93,6 +93,14 @@ async def test_a_subscriber_finds_an_account_and_sees_a_new_article_live(
             "data-signature", "valid"
         )
         await expect(article.locator(".byline")).to_contain_text(f"@{owner.username}")
+        like = page.get_by_role("button", name="Like (0)")
+        await like.click()
+        await expect(page.get_by_role("button", name="Like (1)")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        await page.get_by_label("Your comment").fill("Great <b>news</b>, thanks!")
+        await page.get_by_role("button", name="Post comment").click()
+        await expect(page.locator(".comment-body")).to_have_text("Great <b>news</b>, thanks!")
         await reader.screenshot("phone-article")
 
         # Reported from the browser; a moderator's label is then shown to readers.
@@ -116,6 +124,8 @@ async def test_a_subscriber_finds_an_account_and_sees_a_new_article_live(
         await unlock.get_by_label("Password").fill(PASSWORD)
         await unlock.get_by_role("button", name="Unlock").click()
         await expect(page.get_by_role("note")).to_have_text("Moderator’s label: Disputed claims")
+        await expect(page.locator(".comment-body")).to_have_text("Great <b>news</b>, thanks!")
+        await expect(page.get_by_role("button", name="Like (1)")).to_be_visible()
 
         # Unsubscribing is as easy; the account page says so.
         await page.get_by_role("link", name=f"The Daily Example @{handle}").first.click()

@@ -134,7 +134,13 @@ export class Client {
         this.changed();
         const event = frame.type === "event" ? (frame.event as { type?: string; content?: Record<string, unknown>; event_id?: string } | undefined) : undefined;
         if (event?.type && PUBLIC_EVENTS.has(event.type)) {
-          for (const listener of this.publicListeners) listener(event.type, event.content ?? {}, event.event_id ?? "");
+          for (const listener of this.publicListeners) {
+            try {
+              listener(event.type, event.content ?? {}, event.event_id ?? "");
+            } catch (err) {
+              console.warn("a public event listener failed", err); // never stalls the stream
+            }
+          }
         }
       },
       flush: () => this.lock.run(() => this.state.save()),

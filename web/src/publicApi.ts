@@ -54,6 +54,16 @@ export interface Article {
   signature?: ServedSignature | null;
   /** A moderator's label, shown to readers (issue 5). */
   label?: string | null;
+  reactions?: Record<string, number>;
+  my_reactions?: string[];
+}
+
+export interface Comment {
+  id: string;
+  author: { username: string; display_name: string };
+  body: string | null;
+  created_at: number;
+  hidden: boolean;
 }
 
 export interface ArticlePage {
@@ -194,6 +204,18 @@ export class PublicApi {
 
   unpublish(id: string) {
     return this.api.call<Article>("POST", `/v1/public/articles/${enc(id)}/unpublish`);
+  }
+
+  react(articleId: string, reaction: string, on: boolean) {
+    return this.api.call<{ reactions: Record<string, number> }>(on ? "PUT" : "DELETE", `/v1/public/articles/${enc(articleId)}/reactions/${enc(reaction)}`);
+  }
+
+  comments(articleId: string, cursor: string | null = null) {
+    return this.api.call<{ comments: Comment[]; next_cursor: string | null }>("GET", `/v1/public/articles/${enc(articleId)}/comments${query({ cursor, limit: 50 })}`);
+  }
+
+  comment(articleId: string, body: string) {
+    return this.api.call<Comment>("POST", `/v1/public/articles/${enc(articleId)}/comments`, { body });
   }
 
   /** Upload an image for articles; `image.path` is what Markdown links to (`/media/…`). */

@@ -8,6 +8,7 @@ import { verifyEd25519 } from "../crypto/olm";
 import type { Article, ArticlePage, ArticlePublished, PublicAccount } from "../publicApi";
 import { errorText, h, replace, time } from "./dom";
 import { articleFragment, safeHref } from "./html";
+import { engagement } from "./engagement";
 import { reportControl } from "./report";
 
 export interface View {
@@ -248,6 +249,7 @@ export function renderArticle(main: HTMLElement, client: Client, handle: string,
         h("div", { class: "content" }, content),
         h("p", { class: "hint" }, h("a", { href: safeHref(a.url), target: "_blank", rel: "noopener" }, "Open on the web"), " · ", h("a", { href: safeHref(`${a.url}/history`), target: "_blank", rel: "noopener" }, "Revision history")),
         reportControl(client, { type: "article", id: a.id }, "article"),
+        a.status === "published" ? engagement(client, a) : null,
       );
     } catch (err) {
       status.textContent = errorText(err);
