@@ -64,6 +64,10 @@ class Pages:
             reactions=REACTIONS,
         )
 
+    def add_globals(self, **values: Any) -> None:
+        """Names every template sees (the console's navigation, for one)."""
+        self._env.globals.update(values)
+
     def absolute(self, url: str | None) -> str:
         """Site paths made absolute; other URLs unchanged."""
         if not url:
