@@ -142,6 +142,23 @@ class StreamConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TransparencyConfig:
+    # The log's Ed25519 signing key (PKCS#8 PEM or raw base64), generated on first use.
+    # Back it up: a lost key orphans every tree head signed with it.
+    key_file: str = "./kabar-data/transparency-log.key"
+    # Log entries per page of GET /transparency/log.
+    page_max: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class HashMatchingConfig:
+    # Check public uploads against the imported hash lists (E2E blobs never are).
+    enabled: bool = True
+    # Largest PDQ Hamming distance (of 256 bits) that counts as a match.
+    pdq_threshold: int = 31
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -151,6 +168,8 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     rate_limits: RateLimitsConfig = field(default_factory=RateLimitsConfig)
     stream: StreamConfig = field(default_factory=StreamConfig)
+    transparency: TransparencyConfig = field(default_factory=TransparencyConfig)
+    hash_matching: HashMatchingConfig = field(default_factory=HashMatchingConfig)
 
 
 class ConfigError(InvalidRequest):

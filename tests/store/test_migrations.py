@@ -58,6 +58,7 @@ async def test_every_migration_downgrades_and_upgrades_again(database_url: str) 
         added = {d[1].name for d in differences if d[0] == "add_table"}
         assert {"blobs", "backup_versions", "backup_sessions", "message_reports"} <= added
         assert {"public_accounts", "articles", "subscriptions"} <= added
+        assert {"transparency_leaves", "authority_requests", "hash_entries"} <= added
         await migrate.upgrade(database)
         assert await _diff(database) == []
     finally:
@@ -68,5 +69,5 @@ def test_revisions_form_one_line_ending_at_the_head() -> None:
     from alembic.script import ScriptDirectory
 
     scripts = ScriptDirectory.from_config(migrate.alembic_config())
-    assert scripts.get_heads() == ["0003"]
-    assert [s.revision for s in scripts.walk_revisions()] == ["0003", "0002", "0001"]
+    assert scripts.get_heads() == ["0004"]
+    assert [s.revision for s in scripts.walk_revisions()] == ["0004", "0003", "0002", "0001"]

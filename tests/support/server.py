@@ -31,6 +31,7 @@ def server_config(database_url: str, data_dir: Path, **sections: Mapping[str, An
         "security": CHEAP_ARGON2,
         "rate_limits": {"enabled": False},
         "media": {"directory": str(data_dir / "media")},
+        "transparency": {"key_file": str(data_dir / "transparency-log.key")},
     }
     for section, values in sections.items():
         overrides[section] = {**overrides.get(section, {}), **values}

@@ -464,3 +464,6 @@ search_documents = Table(
     Column("body", Text, nullable=False),
     UniqueConstraint("kind", "ref_id"),
 )
+
+# Tables of later features live in modules of their own, on the same metadata.
+from kabar.store import schema_transparency  # noqa: E402, F401
