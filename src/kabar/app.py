@@ -39,6 +39,7 @@ from kabar.delivery.writer import STREAM_CHANNEL, Writer
 from kabar.errors import Unavailable
 from kabar.http import (
     accounts,
+    admin_transparency,
     articles,
     backup,
     blobs,
@@ -55,6 +56,7 @@ from kabar.http import (
     stream,
     subscriptions,
     sync,
+    transparency,
     webapp,
 )
 from kabar.http.middleware import BodyLimit, RequestMetrics, StorageOutages
@@ -66,6 +68,9 @@ from kabar.keys.service import KeyService
 from kabar.media.blobs import BlobService
 from kabar.media.storage import MediaStorage
 from kabar.media.uploads import MediaService
+from kabar.moderation.authority import AuthorityService
+from kabar.moderation.log_service import TransparencyService
+from kabar.moderation.policy import load_policy
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
 from kabar.public.comments import CommentService
@@ -85,7 +90,7 @@ from kabar.workers import Workers
 
 log = logging.getLogger(__name__)
 
-SECRET_NAMES = ("franking", "event_ids")
+SECRET_NAMES = ("franking", "event_ids", "log_refs")
 
 
 async def load_secrets(database: Database) -> dict[str, bytes]:
@@ -144,6 +149,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     public_url = config.server.public_url
     reader = ArticleReader(database, workers, config)
     views = ViewCounter(database, writer)
+    log_service = TransparencyService(database, writer, config.transparency, secrets["log_refs"])
     services = Services(
         config=config,
         database=database,
@@ -179,6 +185,8 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         feed=FeedService(database, public_url, config.limits.public_page_max),
         media=MediaService(writer, MediaStorage(config.media.directory), workers, limiter, config),
         scheduler=Scheduler(database, writer, workers, views, public_url),
+        transparency=log_service,
+        authority=AuthorityService(database, writer, log_service, load_policy(None)),
     )
     bus.on(control.DEVICES_REVOKED, lambda data: _on_devices_revoked(hub, data))
     bus.on(control.ACCOUNT_CHANGED, lambda d: _on_account_changed(hub, d))
@@ -255,6 +263,8 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         articles.router,
         subscriptions.router,
         media.router,
+        transparency.router,
+        admin_transparency.router,
         feeds.router,  # before pages: /@handle/feed.atom is not an article
         webapp.router,
         console.router,

@@ -72,6 +72,7 @@ class ErrorCode(enum.StrEnum):
     REVISION_NOT_FOUND = "revision_not_found"
     COMMENT_NOT_FOUND = "comment_not_found"
     MEDIA_NOT_FOUND = "media_not_found"
+    AUTHORITY_REQUEST_NOT_FOUND = "authority_request_not_found"
     # 409
     USERNAME_UNAVAILABLE = "username_unavailable"
     IDENTITY_KEYS_IMMUTABLE = "identity_keys_immutable"
@@ -88,6 +89,8 @@ class ErrorCode(enum.StrEnum):
     ARTICLE_STATE = "article_state"
     LAST_OWNER = "last_owner"
     MEDIA_QUOTA_EXCEEDED = "media_quota_exceeded"
+    # An authority request already in the public log can no longer be changed.
+    AUTHORITY_REQUEST_PUBLISHED = "authority_request_published"
     # 413
     PAYLOAD_TOO_LARGE = "payload_too_large"
     # 429

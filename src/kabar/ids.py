@@ -25,8 +25,8 @@ ConversationId = NewType("ConversationId", str)
 EventId = NewType("EventId", str)
 
 # a account, d device, c conversation, e event, b blob, p public account, r article,
-# m media, n comment
-IdKind = Literal["a", "d", "c", "e", "b", "p", "r", "m", "n"]
+# m media, n comment, q authority request, h hash list, u upload match
+IdKind = Literal["a", "d", "c", "e", "b", "p", "r", "m", "n", "q", "h", "u"]
 _ID_LENGTH = 2 + 26
 
 

@@ -20,6 +20,8 @@ from kabar.keys.backup import BackupService
 from kabar.keys.service import KeyService
 from kabar.media.blobs import BlobService
 from kabar.media.uploads import MediaService
+from kabar.moderation.authority import AuthorityService
+from kabar.moderation.log_service import TransparencyService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
 from kabar.public.comments import CommentService
@@ -63,3 +65,5 @@ class Services:
     feed: FeedService
     media: MediaService
     scheduler: Scheduler
+    transparency: TransparencyService
+    authority: AuthorityService

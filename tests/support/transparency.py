@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kabar.accounts.models import Role
 from kabar.delivery.writer import WriteTx
 from kabar.moderation import ledger
 from kabar.moderation.transparency.entries import LogEntry, Target
 from kabar.services import Services
+from support.api import Api, User
 
 
 def action_entry(
@@ -43,3 +45,10 @@ async def append_actions(services: Services, count: int, **kwargs: str) -> list[
 
     entries: list[LogEntry] = await services.writer.run(job)
     return entries
+
+
+async def make_admin(api: Api, services: Services) -> User:
+    """A newly registered account with the admin role."""
+    user = await api.register()
+    await services.accounts.set_role(user.account_id, Role.ADMIN)
+    return user

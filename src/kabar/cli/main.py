@@ -14,7 +14,18 @@ from __future__ import annotations
 
 import typer
 
-from kabar.cli import account, chat, following, messaging, public, publishing, reading, server
+from kabar.cli import (
+    account,
+    authority,
+    chat,
+    following,
+    messaging,
+    public,
+    publishing,
+    reading,
+    server,
+    transparency,
+)
 
 app = typer.Typer(
     name="kabar",
@@ -53,6 +64,12 @@ app.command("feed")(following.feed)
 app.command("explore")(reading.explore)
 app.command("read-article")(reading.read_article)
 app.command("verify-article")(reading.verify_article)
+
+app.add_typer(transparency.transparency_app, name="transparency")
+
+admin_app = typer.Typer(help="Moderation and administration commands.", no_args_is_help=True)
+admin_app.add_typer(authority.authority_app, name="authority")
+app.add_typer(admin_app, name="admin")
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ transaction) and a tree size no larger than the stored log.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from kabar.errors import InvalidRequest
 from kabar.moderation.transparency.entries import LogEntry
@@ -91,6 +91,14 @@ async def inclusion_proof(conn: Executor, index: int, size: int) -> list[bytes]:
     """``PATH(index, D[size])`` from O(log n) stored nodes."""
     plan = plan_inclusion(index, size)
     return plan.assemble(await store.read_nodes(conn, plan.node_ids()))
+
+
+async def inclusion_proofs(conn: Executor, indexes: Sequence[int], size: int) -> list[list[bytes]]:
+    """The inclusion proofs of several leaves in one tree, from one batch of node reads."""
+    plans = [plan_inclusion(index, size) for index in indexes]
+    wanted = sorted({node for plan in plans for node in plan.node_ids()})
+    nodes = await store.read_nodes(conn, wanted)
+    return [plan.assemble(nodes) for plan in plans]
 
 
 async def consistency_proof(conn: Executor, size1: int, size2: int) -> list[bytes]:

@@ -18,6 +18,7 @@ from kabar.store.schema_transparency import (
 from kabar.store.threaded import Executor
 
 STATE_ID = 1
+NODE_CHUNK = 400
 
 
 async def load_state(conn: Executor, *, lock: bool = False) -> tuple[int, list[bytes]]:
@@ -51,15 +52,19 @@ async def insert_nodes(conn: Executor, nodes: Iterable[tuple[NodeId, bytes]]) ->
 
 
 async def read_nodes(conn: Executor, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
-    if not ids:
-        return {}
-    wanted = [(n.level, n.index) for n in set(ids)]
-    result = await conn.execute(
-        select(transparency_nodes).where(
-            tuple_(transparency_nodes.c.level, transparency_nodes.c.idx).in_(wanted)
+    wanted = sorted({(n.level, n.index) for n in ids})
+    found: dict[NodeId, bytes] = {}
+    # Chunked: each pair is two bound parameters, and SQLite caps their number.
+    for i in range(0, len(wanted), NODE_CHUNK):
+        result = await conn.execute(
+            select(transparency_nodes).where(
+                tuple_(transparency_nodes.c.level, transparency_nodes.c.idx).in_(
+                    wanted[i : i + NODE_CHUNK]
+                )
+            )
         )
-    )
-    return {NodeId(r.level, r.idx): bytes(r.hash) for r in result}
+        found.update({NodeId(r.level, r.idx): bytes(r.hash) for r in result})
+    return found
 
 
 async def leaves(conn: Executor, start: int, end: int) -> list[Record]:
