@@ -11,8 +11,10 @@ import httpx
 
 from kabar.accounts.models import Role
 from support.api import PASSWORD, Api, User
+from support.public import create_account, publish_new
 from support.server import RunningServer
 
+CASE_LINK = re.compile(r'href="/console/cases/([^"]+)"')
 CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 
 
@@ -70,6 +72,37 @@ async def make_moderator(
     user = await api.register(username)
     await server.services.accounts.set_role(user.account_id, role)
     return user
+
+
+async def reported_article(
+    api: Api, note: str = "buy cheap pills"
+) -> tuple[User, User, dict[str, Any]]:
+    """An article by its author, reported as spam by a reader: (author, reader, article)."""
+    author, reader = await api.register(), await api.register()
+    await api.publish_keys(author)
+    handle = (await create_account(api, author, name="Pill Palace"))["handle"]
+    article = await publish_new(api, author, handle, "# Cheap pills\n\nBuy now, buy often.")
+    article["handle"] = handle
+    await api.call(
+        "POST",
+        "/v1/moderation/reports",
+        reader,
+        json={
+            "target": {"type": "article", "id": article["id"]},
+            "policy_item": "spam",
+            "note": note,
+        },
+    )
+    return author, reader, article
+
+
+async def case_id_for(browser: Console, label: str) -> str:
+    queue = await browser.get("/console")
+    assert_console_page(queue)
+    assert label in queue.text
+    ids = CASE_LINK.findall(queue.text)
+    assert len(ids) == 1, ids
+    return ids[0]
 
 
 class Page(HTMLParser):
