@@ -48,6 +48,8 @@ from kabar.http import (
     feeds,
     keys,
     media,
+    moderation,
+    notices,
     ops,
     pages,
     problems,
@@ -69,8 +71,11 @@ from kabar.media.blobs import BlobService
 from kabar.media.storage import MediaStorage
 from kabar.media.uploads import MediaService
 from kabar.moderation.authority import AuthorityService
+from kabar.moderation.context import Deps as ModerationDeps
 from kabar.moderation.log_service import TransparencyService
+from kabar.moderation.logbook import Logbook
 from kabar.moderation.policy import load_policy
+from kabar.moderation.service import ModerationService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
 from kabar.public.comments import CommentService
@@ -90,7 +95,7 @@ from kabar.workers import Workers
 
 log = logging.getLogger(__name__)
 
-SECRET_NAMES = ("franking", "event_ids", "log_refs")
+SECRET_NAMES = ("franking", "event_ids", "log_refs", "moderation_refs")
 
 
 async def load_secrets(database: Database) -> dict[str, bytes]:
@@ -150,6 +155,17 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     reader = ArticleReader(database, workers, config)
     views = ViewCounter(database, writer)
     log_service = TransparencyService(database, writer, config.transparency, secrets["log_refs"])
+    moderation = ModerationService(
+        ModerationDeps(
+            database,
+            writer,
+            load_policy(config.moderation.policy_file or None),
+            config,
+            limiter,
+            bus,
+        ),
+        Logbook(public_url, secrets["moderation_refs"]),
+    )
     services = Services(
         config=config,
         database=database,
@@ -172,8 +188,9 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         blobs=BlobService(database, writer, config.media),
         backup=BackupService(database, writer),
         reports=ReportService(
-            database, writer, codec, secrets["franking"], limiter, config.rate_limits
+            database, writer, codec, secrets["franking"], limiter, config.rate_limits, moderation
         ),
+        moderation=moderation,
         public_accounts=PublicAccountService(database, writer, public_url),
         articles=ArticleService(database, writer, workers, limiter, config),
         reader=reader,
@@ -195,6 +212,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     await writer.start()
     await janitor.start()
     await services.scheduler.start()
+    await moderation.start()
     return services
 
 
@@ -212,6 +230,7 @@ def _on_account_changed(hub: Hub, data: dict[str, Any]) -> None:
 
 
 async def shutdown_services(services: Services) -> None:
+    await services.moderation.stop()
     await services.scheduler.stop()
     await services.to_device_janitor.stop()
     await services.to_device_janitor.flush()
@@ -257,6 +276,8 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         blobs.router,
         backup.router,
         reports.router,
+        moderation.router,
+        notices.router,
         ops.router,
         stream.router,
         public_accounts.router,

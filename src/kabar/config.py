@@ -159,6 +159,12 @@ class HashMatchingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ModerationConfig:
+    # A policy TOML file replacing the shipped default entirely (docs/moderation.md § 1).
+    policy_file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -170,6 +176,7 @@ class Config:
     stream: StreamConfig = field(default_factory=StreamConfig)
     transparency: TransparencyConfig = field(default_factory=TransparencyConfig)
     hash_matching: HashMatchingConfig = field(default_factory=HashMatchingConfig)
+    moderation: ModerationConfig = field(default_factory=ModerationConfig)
 
 
 class ConfigError(InvalidRequest):

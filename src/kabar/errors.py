@@ -46,6 +46,8 @@ class ErrorCode(enum.StrEnum):
     INVALID_CURSOR = "invalid_cursor"
     INVALID_IMAGE = "invalid_image"
     INVALID_PUBLISH_TIME = "invalid_publish_time"
+    INVALID_TARGET = "invalid_target"  # a moderation target of an unknown type
+    ACTION_NOT_ALLOWED = "action_not_allowed"  # the policy item or target does not allow it
     # 401
     UNAUTHENTICATED = "unauthenticated"
     INVALID_CREDENTIALS = "invalid_credentials"
@@ -60,6 +62,13 @@ class ErrorCode(enum.StrEnum):
     REPORT_UNVERIFIABLE = "report_unverifiable"
     NOT_AN_EDITOR = "not_an_editor"
     NOT_AN_OWNER = "not_an_owner"
+    NOT_A_MODERATOR = "not_a_moderator"
+    NOT_AN_ADMIN = "not_an_admin"
+    # The moderator deciding an appeal took the appealed action (or the escalation it caused).
+    APPEAL_CONFLICT = "appeal_conflict"
+    # A moderator restricted the account's publishing; ``until`` says when it ends (or null).
+    PUBLISHING_RESTRICTED = "publishing_restricted"
+    APPEAL_WINDOW_CLOSED = "appeal_window_closed"
     # 404
     NOT_FOUND = "not_found"
     CONVERSATION_NOT_FOUND = "conversation_not_found"
@@ -72,6 +81,10 @@ class ErrorCode(enum.StrEnum):
     REVISION_NOT_FOUND = "revision_not_found"
     COMMENT_NOT_FOUND = "comment_not_found"
     MEDIA_NOT_FOUND = "media_not_found"
+    TARGET_NOT_FOUND = "target_not_found"
+    CASE_NOT_FOUND = "case_not_found"
+    NOTICE_NOT_FOUND = "notice_not_found"
+    APPEAL_NOT_FOUND = "appeal_not_found"
     AUTHORITY_REQUEST_NOT_FOUND = "authority_request_not_found"
     # 409
     USERNAME_UNAVAILABLE = "username_unavailable"
@@ -89,6 +102,9 @@ class ErrorCode(enum.StrEnum):
     ARTICLE_STATE = "article_state"
     LAST_OWNER = "last_owner"
     MEDIA_QUOTA_EXCEEDED = "media_quota_exceeded"
+    CASE_CLOSED = "case_closed"  # the case was already decided
+    ALREADY_APPEALED = "already_appealed"  # one appeal per action
+    APPEAL_DECIDED = "appeal_decided"
     # An authority request already in the public log can no longer be changed.
     AUTHORITY_REQUEST_PUBLISHED = "authority_request_published"
     # 413

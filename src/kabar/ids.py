@@ -25,8 +25,11 @@ ConversationId = NewType("ConversationId", str)
 EventId = NewType("EventId", str)
 
 # a account, d device, c conversation, e event, b blob, p public account, r article,
-# m media, n comment, q authority request, h hash list, u upload match
-IdKind = Literal["a", "d", "c", "e", "b", "p", "r", "m", "n", "q", "h", "u"]
+# m media, n comment; moderation: k case, q report, t note, x action, y notice, z appeal;
+# transparency: q authority request (shares q with reports), h hash list, u upload match
+IdKind = Literal[
+    "a", "d", "c", "e", "b", "p", "r", "m", "n", "k", "q", "t", "x", "y", "z", "h", "u"
+]
 _ID_LENGTH = 2 + 26
 
 

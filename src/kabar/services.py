@@ -22,6 +22,7 @@ from kabar.media.blobs import BlobService
 from kabar.media.uploads import MediaService
 from kabar.moderation.authority import AuthorityService
 from kabar.moderation.log_service import TransparencyService
+from kabar.moderation.service import ModerationService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
 from kabar.public.comments import CommentService
@@ -54,6 +55,7 @@ class Services:
     blobs: BlobService
     backup: BackupService
     reports: ReportService
+    moderation: ModerationService
     public_accounts: PublicAccountService
     articles: ArticleService
     reader: ArticleReader

@@ -29,7 +29,9 @@ class Authenticator:
         bus.on(control.DEVICES_REVOKED, self._on_revoked)
         bus.on(control.ACCOUNT_CHANGED, self._on_account_changed)
 
-    async def authenticate(self, token: str | None) -> Principal:
+    async def authenticate(self, token: str | None, *, allow_suspended: bool = False) -> Principal:
+        """The caller; ``allow_suspended`` lets a suspended account through (only to read its
+        moderation notices and appeal them — never cached, so nothing else admits it)."""
         if not token:
             raise Unauthenticated("this request needs an access token (Authorization: Bearer …)")
         digest = token_hash(token)
@@ -49,6 +51,8 @@ class Authenticator:
             role=Role(row.role),
             status=Status(row.status),
         )
+        if allow_suspended and principal.status is Status.SUSPENDED:
+            return principal
         check_status(principal)
         if len(self._cache) > 100_000:
             self._cache.clear()

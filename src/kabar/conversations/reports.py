@@ -19,8 +19,8 @@ unknown event and someone else's event look alike), except malformed input
 (400 ``invalid_report``). The server learns nothing about any other message.
 
 :func:`verify_franked` is the pure check; :class:`ReportService` adds storage,
-rate limits and idempotency (one report per reporter and event). Moderation
-cases (issue 6) are built on these records.
+rate limits and idempotency (one report per reporter and event). A recorded
+report opens or joins the message's moderation case (kabar.moderation.cases).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kabar.accounts.models import Principal
 from kabar.accounts.ratelimit import RateLimiter
@@ -42,6 +42,9 @@ from kabar.protocol import franking
 from kabar.store import events as event_store
 from kabar.store import reports as store
 from kabar.store.database import Database
+
+if TYPE_CHECKING:
+    from kabar.moderation.service import ModerationService
 
 MESSAGE_MAX_BYTES = 64 * 1024
 
@@ -117,6 +120,7 @@ class ReportService:
         franking_secret: bytes,
         limiter: RateLimiter,
         rate_limits: RateLimitsConfig,
+        moderation: ModerationService | None = None,
     ) -> None:
         self._db = database
         self._writer = writer
@@ -124,6 +128,7 @@ class ReportService:
         self._secret = franking_secret
         self._limiter = limiter
         self._rates = rate_limits
+        self._moderation = moderation
 
     async def verify(
         self, reporter_account_id: str, event_id: str, message: bytes, franking_key: bytes
@@ -149,6 +154,7 @@ class ReportService:
         message_b64: str,
         franking_key_b64: str,
         reason: str | None = None,
+        policy_item: str | None = None,
     ) -> MessageReport:
         """Verify and record a report; repeating it returns the first record."""
         await self._limiter.hit("report", principal.account_id, self._rates.report_per_account)
@@ -164,6 +170,8 @@ class ReportService:
                 "a reported message is UTF-8 canonical JSON", code=ErrorCode.INVALID_REPORT
             ) from None
         key = decode_b64(franking_key_b64, "franking_key", franking.KEY_BYTES)
+        if policy_item is not None and self._moderation is not None:
+            self._moderation.deps.policy.item(policy_item)  # 400 before any work
         event = await self.verify(principal.account_id, event_id, message, key)
         report_id = new_id("r")
 
@@ -184,6 +192,18 @@ class ReportService:
                 "created_at": tx.now_ms,
             }
             await store.insert_report(tx.conn, **values)
+            if self._moderation is not None:
+                # The verified message opens (or joins) its moderation case in the same commit.
+                await self._moderation.message_reported(
+                    tx,
+                    event_id=event.event_id,
+                    sender_account=event.sender_account,
+                    message=text,
+                    conversation_id=event.conversation_id,
+                    reporter=principal.account_id,
+                    policy_item=policy_item,
+                    note=reason,
+                )
             return MessageReport(
                 report_id=report_id,
                 event_id=event.event_id,

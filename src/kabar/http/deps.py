@@ -78,3 +78,13 @@ async def maybe_authenticate(request: Request) -> Principal | None:
 
 
 MaybeAuthenticated = Annotated[Principal | None, Depends(maybe_authenticate)]
+
+
+async def authenticate_even_suspended(request: Request) -> Principal:
+    """Like :func:`authenticate`, but a suspended account may still read and appeal notices."""
+    token = bearer_token(request.headers.get("authorization"))
+    svc: Services = request.app.state.services
+    return await svc.auth.authenticate(token, allow_suspended=True)
+
+
+EvenSuspended = Annotated[Principal, Depends(authenticate_even_suspended)]

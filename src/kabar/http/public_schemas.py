@@ -36,6 +36,7 @@ class PublicAccountOut(BaseModel):
     article_count: int
     verification: VerificationOut | None
     my_role: str | None = None
+    label: str | None = None
 
     @classmethod
     def of(cls, account: models.PublicAccount) -> PublicAccountOut:
@@ -61,6 +62,7 @@ class PublicAccountOut(BaseModel):
                 else None
             ),
             my_role=account.my_role,
+            label=account.label,
         )
 
 
@@ -124,6 +126,7 @@ class ArticleOut(BaseModel):
     signature: SignatureOut | None = None
     reactions: dict[str, int] = {}
     my_reactions: list[str] = []
+    label: str | None = None
 
     @classmethod
     def of(cls, article: models.Article) -> ArticleOut:
@@ -158,6 +161,7 @@ class ArticleOut(BaseModel):
             signature=SignatureOut.of(article.signature) if article.signature else None,
             reactions=article.reactions,
             my_reactions=list(article.my_reactions),
+            label=article.label,
         )
 
 

@@ -25,6 +25,10 @@ class MessageReportIn(BaseModel):
         str, Field(min_length=1, max_length=64, description="base64 of the 32-byte franking key")
     ]
     reason: Annotated[str | None, Field(max_length=1000)] = None
+    policy_item: Annotated[
+        str | None,
+        Field(max_length=64, description="the moderation policy item (default: other)"),
+    ] = None
 
 
 class MessageReportOut(BaseModel):
@@ -48,7 +52,7 @@ async def report_message(
     body: MessageReportIn, principal: Authenticated, svc: Svc, response: Response
 ) -> MessageReportOut:
     report = await svc.reports.report(
-        principal, body.event_id, body.message, body.franking_key, body.reason
+        principal, body.event_id, body.message, body.franking_key, body.reason, body.policy_item
     )
     if report.duplicate:
         response.status_code = 200

@@ -95,7 +95,7 @@ class PublicAccountService:
         public_account_id = new_id("p")
 
         async def job(tx: WriteTx) -> None:
-            if await store.by_handle(tx.conn, handle) is not None:
+            if await store.by_handle(tx.conn, handle, include_removed=True) is not None:
                 raise Conflict("that handle is taken", code=ErrorCode.HANDLE_UNAVAILABLE)
             await store.insert_public_account(
                 tx.conn,

@@ -26,6 +26,7 @@ from kabar.config import Config
 from kabar.delivery.writer import Writer, WriteTx
 from kabar.errors import Conflict, ErrorCode, InvalidRequest
 from kabar.ids import looks_like_id, new_id
+from kabar.moderation.restrictions import check_publishing
 from kabar.public import indexing, publishing
 from kabar.public.accounts import account_row
 from kabar.public.canonical import ArticleRevision, verify_revision
@@ -242,6 +243,7 @@ class ArticleService:
         rendered = await self._rendered(principal, markdown)
 
         async def job(tx: WriteTx) -> Article:
+            await check_publishing(tx.conn, principal.account_id, tx.now_ms)
             row = await _row_for_editor(tx.conn, principal, article_id)
             if row.status == ArticleStatus.SCHEDULED:
                 raise _state("this article is scheduled; unpublish it to cancel, then publish")

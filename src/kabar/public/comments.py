@@ -16,6 +16,7 @@ from kabar.config import Config
 from kabar.delivery.writer import Writer, WriteTx
 from kabar.errors import ErrorCode, NotFound
 from kabar.ids import decode_cursor, encode_cursor, looks_like_id, new_id
+from kabar.moderation.restrictions import check_publishing
 from kabar.public.models import ArticleStatus, Page, Person
 from kabar.public.permissions import article_not_found, is_editor, require_editor
 from kabar.public.text import checked_text
@@ -64,6 +65,7 @@ class CommentService:
         comment_id = new_id("n")
 
         async def job(tx: WriteTx) -> Comment:
+            await check_publishing(tx.conn, principal.account_id, tx.now_ms)
             row = await article_store.by_id(tx.conn, article_id, full=False)
             if row is None or row.status != ArticleStatus.PUBLISHED:
                 raise article_not_found()

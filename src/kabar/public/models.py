@@ -70,6 +70,7 @@ class PublicAccount:
     article_count: int
     verification: Verification | None
     my_role: str | None = None
+    label: str | None = None  # a moderator's label, shown with the profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,7 @@ class Article:
     signature: Signature | None = None
     reactions: dict[str, int] = field(default_factory=dict)
     my_reactions: tuple[str, ...] = ()
+    label: str | None = None  # a moderator's label, shown to readers with the article
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,7 @@ def public_account_from_row(row: Any, public_url: str, my_role: str | None = Non
         article_count=int(row.article_count),
         verification=verification,
         my_role=my_role,
+        label=row._mapping.get("label"),
     )
 
 
@@ -204,6 +207,7 @@ def article_from_row(row: Any, public_url: str, **extra: Any) -> Article:
         comment_count=int(row.comment_count),
         markdown=mapping.get("markdown"),
         html=mapping.get("html"),
+        label=mapping.get("label"),
         **extra,
     )
 

@@ -38,6 +38,7 @@ SUMMARY_COLUMNS = (
     articles.c.feed_pos,
     articles.c.view_count,
     articles.c.comment_count,
+    articles.c.label,
     public_accounts.c.handle,
     public_accounts.c.name.label("account_name"),
     public_accounts.c.kind.label("account_kind"),
@@ -50,11 +51,16 @@ FULL_COLUMNS = (*SUMMARY_COLUMNS, articles.c.markdown, articles.c.html)
 
 
 def select_articles(columns: tuple[Any, ...] = SUMMARY_COLUMNS) -> Any:
-    """SELECT articles with their account's handle, name and badge, and the author's name."""
+    """SELECT articles with their account's handle, name and badge, and the author's name.
+
+    Articles a moderator removed, and every article of a removed public account, are left
+    out here, so they vanish from the API, pages, feeds and search at once.
+    """
     return (
         select(*columns)
         .join(public_accounts, public_accounts.c.id == articles.c.public_account_id)
         .outerjoin(_AUTHOR, _AUTHOR.c.id == articles.c.author_id)
+        .where(articles.c.removed_at.is_(None), public_accounts.c.removed_at.is_(None))
     )
 
 

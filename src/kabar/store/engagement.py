@@ -120,7 +120,9 @@ async def insert_comment(conn: Executor, **values: Any) -> None:
 
 
 async def comment(conn: Executor, comment_id: str) -> Record | None:
-    return (await conn.execute(select(comments).where(comments.c.id == comment_id))).first()
+    """A comment, unless a moderator removed it."""
+    query = select(comments).where(comments.c.id == comment_id, comments.c.removed_at.is_(None))
+    return (await conn.execute(query)).first()
 
 
 async def set_hidden(
@@ -140,7 +142,7 @@ async def comments_of(
     query = (
         select(*comments.c, accounts.c.username, accounts.c.display_name)
         .join(accounts, accounts.c.id == comments.c.account_id)
-        .where(comments.c.article_id == article_id)
+        .where(comments.c.article_id == article_id, comments.c.removed_at.is_(None))
     )
     if after is not None:
         created_at, comment_id = after

@@ -18,10 +18,12 @@ PUBLIC_ACCOUNT_COLUMNS = (
 )
 
 
-def _select_accounts() -> Any:
-    return select(*PUBLIC_ACCOUNT_COLUMNS).outerjoin(
+def _select_accounts(*, include_removed: bool = False) -> Any:
+    """Public accounts with their verifier; one a moderator removed only if asked for."""
+    query = select(*PUBLIC_ACCOUNT_COLUMNS).outerjoin(
         _VERIFIER, _VERIFIER.c.id == public_accounts.c.verified_by
     )
+    return query if include_removed else query.where(public_accounts.c.removed_at.is_(None))
 
 
 async def insert_public_account(conn: Executor, **values: Any) -> None:
@@ -34,8 +36,9 @@ async def insert_public_accounts(conn: Executor, rows: list[dict[str, Any]]) -> 
         await conn.execute(insert(public_accounts), rows)
 
 
-async def by_handle(conn: Executor, handle: str) -> Record | None:
-    result = await conn.execute(_select_accounts().where(public_accounts.c.handle == handle))
+async def by_handle(conn: Executor, handle: str, *, include_removed: bool = False) -> Record | None:
+    query = _select_accounts(include_removed=include_removed)
+    result = await conn.execute(query.where(public_accounts.c.handle == handle))
     return result.first()
 
 

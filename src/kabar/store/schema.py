@@ -290,6 +290,9 @@ public_accounts = Table(
     # Kept by the writer jobs that change them, so pages never count rows.
     Column("subscriber_count", BigInteger, nullable=False),
     Column("article_count", BigInteger, nullable=False),
+    # Moderation (migration 0005), as for articles.
+    Column("removed_at", BigInteger),
+    Column("label", String(200)),
 )
 
 public_members = Table(
@@ -337,6 +340,10 @@ articles = Table(
     Column("feed_pos", BigInteger),
     Column("view_count", BigInteger, nullable=False),
     Column("comment_count", Integer, nullable=False),
+    # Moderation (migration 0005): removed content is hidden everywhere, never deleted, so a
+    # granted appeal restores it; a label is shown to readers with the content.
+    Column("removed_at", BigInteger),
+    Column("label", String(200)),
     UniqueConstraint("public_account_id", "slug"),
     Index(
         "uq_articles_feed_pos",
@@ -419,6 +426,8 @@ comments = Table(
     # Hidden by an owner or editor: shown as hidden, never deleted.
     Column("hidden_at", BigInteger),
     Column("hidden_by", ID),
+    # Removed by a moderator (migration 0005): gone for everyone until an appeal restores it.
+    Column("removed_at", BigInteger),
     Index(None, "article_id", "created_at"),
 )
 
@@ -447,6 +456,8 @@ media = Table(
     # JSON list of {name, mime, width, height} (smaller variants, narrowest first).
     Column("variants", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Removed by a moderator or a hash list (migration 0005): no longer served.
+    Column("removed_at", BigInteger),
     Index(None, "account_id"),
 )
 
@@ -466,4 +477,4 @@ search_documents = Table(
 )
 
 # Tables of later features live in modules of their own, on the same metadata.
-from kabar.store import schema_transparency  # noqa: E402, F401
+from kabar.store import schema_moderation, schema_transparency  # noqa: E402, F401
