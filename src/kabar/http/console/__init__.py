@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI
 from starlette.routing import NoMatchFound
 
-from kabar.http.console import auth, authority, home, session
+from kabar.http.console import appeals, auth, authority, cases, session
 from kabar.http.templating import Pages
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, home, authority):
+for _module in (auth, cases, appeals, authority):
     router.include_router(_module.router)
 
 

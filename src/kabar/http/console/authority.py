@@ -26,7 +26,6 @@ from kabar.http.console.session import (
     SignedInAdmin,
 )
 from kabar.http.deps import Svc
-from kabar.moderation.policy import default_policy
 from kabar.moderation.transparency.entries import AUTHORITY_RESPONSES
 from kabar.services import Services
 
@@ -199,7 +198,7 @@ async def _detail_page(
         record=record,
         responses=RESPONSE_NAMES,
         response_values=AUTHORITY_RESPONSES,
-        items=default_policy().items,
+        items=svc.moderation.policy_items(),
         flash=flash,
         error=error,
         form=form or {},
