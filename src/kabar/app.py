@@ -46,6 +46,7 @@ from kabar.http import (
     console,
     conversations,
     feeds,
+    hash_lists,
     keys,
     media,
     moderation,
@@ -59,6 +60,7 @@ from kabar.http import (
     subscriptions,
     sync,
     transparency,
+    transparency_report,
     webapp,
 )
 from kabar.http.middleware import BodyLimit, RequestMetrics, StorageOutages
@@ -72,9 +74,12 @@ from kabar.media.storage import MediaStorage
 from kabar.media.uploads import MediaService
 from kabar.moderation.authority import AuthorityService
 from kabar.moderation.context import Deps as ModerationDeps
+from kabar.moderation.hash_import import HashListService
+from kabar.moderation.hash_matching import HashMatchService
 from kabar.moderation.log_service import TransparencyService
 from kabar.moderation.logbook import Logbook
 from kabar.moderation.policy import load_policy
+from kabar.moderation.report import TransparencyReports
 from kabar.moderation.service import ModerationService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
@@ -166,6 +171,8 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         ),
         Logbook(public_url, secrets["moderation_refs"]),
     )
+    hash_matching = HashMatchService(database, writer, workers, config.hash_matching)
+    policy = load_policy(None)
     services = Services(
         config=config,
         database=database,
@@ -200,10 +207,17 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         search=SearchService(database, config),
         subscriptions=SubscriptionService(database, writer),
         feed=FeedService(database, public_url, config.limits.public_page_max),
-        media=MediaService(writer, MediaStorage(config.media.directory), workers, limiter, config),
+        media=MediaService(
+            writer, MediaStorage(config.media.directory), workers, limiter, config, hash_matching
+        ),
         scheduler=Scheduler(database, writer, workers, views, public_url),
         transparency=log_service,
-        authority=AuthorityService(database, writer, log_service, load_policy(None)),
+        authority=AuthorityService(database, writer, log_service, policy),
+        transparency_report=TransparencyReports(
+            log_service, {item.id: item.title for item in policy.items}
+        ),
+        hash_lists=HashListService(database, writer),
+        hash_matching=hash_matching,
     )
     bus.on(control.DEVICES_REVOKED, lambda data: _on_devices_revoked(hub, data))
     bus.on(control.ACCOUNT_CHANGED, lambda d: _on_account_changed(hub, d))
@@ -284,8 +298,10 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         articles.router,
         subscriptions.router,
         media.router,
+        transparency_report.router,
         transparency.router,
         admin_transparency.router,
+        hash_lists.router,
         feeds.router,  # before pages: /@handle/feed.atom is not an article
         webapp.router,
         console.router,

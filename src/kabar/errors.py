@@ -48,6 +48,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_PUBLISH_TIME = "invalid_publish_time"
     INVALID_TARGET = "invalid_target"  # a moderation target of an unknown type
     ACTION_NOT_ALLOWED = "action_not_allowed"  # the policy item or target does not allow it
+    INVALID_HASH_LIST = "invalid_hash_list"  # an imported CSV whose header cannot be read
     # 401
     UNAUTHENTICATED = "unauthenticated"
     INVALID_CREDENTIALS = "invalid_credentials"

@@ -21,7 +21,10 @@ from kabar.keys.service import KeyService
 from kabar.media.blobs import BlobService
 from kabar.media.uploads import MediaService
 from kabar.moderation.authority import AuthorityService
+from kabar.moderation.hash_import import HashListService
+from kabar.moderation.hash_matching import HashMatchService
 from kabar.moderation.log_service import TransparencyService
+from kabar.moderation.report import TransparencyReports
 from kabar.moderation.service import ModerationService
 from kabar.public.accounts import PublicAccountService
 from kabar.public.articles import ArticleService
@@ -69,3 +72,6 @@ class Services:
     scheduler: Scheduler
     transparency: TransparencyService
     authority: AuthorityService
+    transparency_report: TransparencyReports
+    hash_lists: HashListService
+    hash_matching: HashMatchService

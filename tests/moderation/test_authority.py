@@ -108,6 +108,8 @@ async def test_the_authority_request_delay_is_respected(server: RunningServer, a
     assert await _log(api) == []
     head = await api.call("GET", "/transparency/log/head")
     assert head["head"]["tree_size"] == 0
+    report = await api.call("GET", "/transparency/report.json")
+    assert report["authority_requests"]["total"] == 0
     # Correctable until then (here: a longer delay).
     longer = {**_DECISION, "publish_delay_days": 31}
     decided = await api.call("PATCH", f"{PATH}/{created['id']}", admin, json=longer)
@@ -116,6 +118,8 @@ async def test_the_authority_request_delay_is_respected(server: RunningServer, a
     authority.clock = lambda: start + 31 * DAY_MS
     [entry] = await _log(api)
     assert entry["kind"] == "authority_request"
+    report = await api.call("GET", "/transparency/report.json")
+    assert report["authority_requests"]["total"] == 1
     record = await api.call("GET", f"{PATH}/{created['id']}", admin)
     assert record["published"] is True
     assert record["log_seq"] == 0

@@ -19,6 +19,7 @@ from kabar.cli import (
     authority,
     chat,
     following,
+    hashes,
     messaging,
     public,
     publishing,
@@ -69,6 +70,7 @@ app.add_typer(transparency.transparency_app, name="transparency")
 
 admin_app = typer.Typer(help="Moderation and administration commands.", no_args_is_help=True)
 admin_app.add_typer(authority.authority_app, name="authority")
+admin_app.add_typer(hashes.hashes_app, name="hashes")
 app.add_typer(admin_app, name="admin")
 
 

@@ -114,7 +114,7 @@ async def put_avatar(
     handle: HandlePath, request: Request, principal: Authenticated, svc: Svc
 ) -> PublicAccountOut:
     await svc.public_accounts.check_owner(principal, handle)  # before the costly upload
-    stored = await svc.media.upload_image(principal, await request.body())
+    stored = await svc.media.upload_image(principal, await request.body(), handle=handle)
     account = await svc.public_accounts.update_profile(
         principal, handle, avatar_url=stored.best(320).path
     )

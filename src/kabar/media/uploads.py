@@ -3,6 +3,11 @@
 Any signed-in account may upload images for articles and avatars, within a
 rate limit and a byte quota (``media.quota_bytes_per_account``, counting the
 stored image and its variants). Processing runs on worker threads.
+
+Every upload here is public, so once stored it is handed to the
+:class:`UploadChecker` (hash matching against imported lists,
+``kabar.moderation.hash_matching``) with the bytes as uploaded. End-to-end
+encrypted blobs (``kabar.media.blobs``) never come this way.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 from kabar.accounts.models import Principal
 from kabar.accounts.ratelimit import RateLimiter
@@ -46,6 +52,12 @@ class StoredImage:
         return self.image
 
 
+class UploadChecker(Protocol):
+    async def check_upload(
+        self, media_id: str, account_id: str, data: bytes, *, image: bool, handle: str | None = None
+    ) -> list[Any]: ...
+
+
 class MediaService:
     def __init__(
         self,
@@ -54,14 +66,19 @@ class MediaService:
         workers: Workers,
         limiter: RateLimiter,
         config: Config,
+        checker: UploadChecker | None = None,
     ) -> None:
         self._writer = writer
         self._storage = storage
         self._workers = workers
         self._limiter = limiter
         self._config = config
+        self._checker = checker
 
-    async def upload_image(self, principal: Principal, data: bytes) -> StoredImage:
+    async def upload_image(
+        self, principal: Principal, data: bytes, *, handle: str | None = None
+    ) -> StoredImage:
+        """Store a public image; ``handle`` names the public account it is for, if any."""
         await self._limiter.hit(
             "upload", principal.account_id, self._config.rate_limits.upload_per_account
         )
@@ -104,6 +121,10 @@ class MediaService:
             )
 
         await self._writer.run(job)
+        if self._checker is not None:
+            await self._checker.check_upload(
+                stored.media_id, principal.account_id, data, image=True, handle=handle
+            )
         return stored
 
     def file(self, name: str) -> Path | None:
