@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI
 from starlette.routing import NoMatchFound
 
-from kabar.http.console import appeals, auth, authority, cases, session
+from kabar.http.console import appeals, auth, authority, cases, hash_lists, session
 from kabar.http.templating import Pages
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, cases, appeals, authority):
+for _module in (auth, cases, appeals, authority, hash_lists):
     router.include_router(_module.router)
 
 
@@ -37,7 +37,7 @@ NAV = (
     NavItem("authority", "Authority requests", "console_authority_requests", True),
     NavItem("hashes", "Hash lists", "console_hash_lists", True),
     NavItem("audit", "Audit log", "console_audit", True),
-    NavItem("transparency", "Transparency", "transparency_page", False),
+    NavItem("transparency", "Transparency", "report_page", False),  # kabar.http.transparency_report
 )
 
 

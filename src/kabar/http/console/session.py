@@ -195,6 +195,7 @@ async def check_csrf(request: Request, who: Moderator) -> None:
     form = await request.form()
     sent = form.get(CSRF_FIELD)
     if not isinstance(sent, str) or not hmac.compare_digest(sent, who.csrf):
+        await form.close()  # uploaded files are spooled to disk: let them go now
         raise ConsoleExit(
             forbidden_page(
                 request,
