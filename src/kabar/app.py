@@ -74,6 +74,8 @@ from kabar.media.storage import MediaStorage
 from kabar.media.uploads import MediaService
 from kabar.moderation.authority import AuthorityService
 from kabar.moderation.context import Deps as ModerationDeps
+from kabar.moderation.counts import ModerationCounter
+from kabar.moderation.detections import ModerationSink
 from kabar.moderation.hash_import import HashListService
 from kabar.moderation.hash_matching import HashMatchService
 from kabar.moderation.log_service import TransparencyService
@@ -100,7 +102,7 @@ from kabar.workers import Workers
 
 log = logging.getLogger(__name__)
 
-SECRET_NAMES = ("franking", "event_ids", "log_refs", "moderation_refs")
+SECRET_NAMES = ("franking", "event_ids", "log_refs")
 
 
 async def load_secrets(database: Database) -> dict[str, bytes]:
@@ -159,7 +161,6 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     public_url = config.server.public_url
     reader = ArticleReader(database, workers, config)
     views = ViewCounter(database, writer)
-    log_service = TransparencyService(database, writer, config.transparency, secrets["log_refs"])
     moderation = ModerationService(
         ModerationDeps(
             database,
@@ -169,10 +170,11 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
             limiter,
             bus,
         ),
-        Logbook(public_url, secrets["moderation_refs"]),
+        Logbook(public_url, secrets["log_refs"]),
     )
+    log_service = TransparencyService(database, writer, config.transparency, secrets["log_refs"])
     hash_matching = HashMatchService(database, writer, workers, config.hash_matching)
-    policy = load_policy(None)
+    policy = moderation.deps.policy
     services = Services(
         config=config,
         database=database,
@@ -214,7 +216,9 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
         transparency=log_service,
         authority=AuthorityService(database, writer, log_service, policy),
         transparency_report=TransparencyReports(
-            log_service, {item.id: item.title for item in policy.items}
+            log_service,
+            {item.id: item.title for item in policy.items},
+            ModerationCounter(database),
         ),
         hash_lists=HashListService(database, writer),
         hash_matching=hash_matching,
@@ -226,6 +230,7 @@ async def build_services(config: Config, *, run_migrations: bool = False) -> Ser
     await writer.start()
     await janitor.start()
     await services.scheduler.start()
+    hash_matching.sink = ModerationSink(moderation, config.moderation.hash_match_policy_item)
     await moderation.start()
     return services
 

@@ -162,6 +162,8 @@ class HashMatchingConfig:
 class ModerationConfig:
     # A policy TOML file replacing the shipped default entirely (docs/moderation.md § 1).
     policy_file: str = ""
+    # The policy item under which hash-list matches open cases and automatic removals act.
+    hash_match_policy_item: str = "other"
 
 
 @dataclass(frozen=True, slots=True)

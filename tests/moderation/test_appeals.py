@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -169,3 +170,24 @@ async def test_actions_and_appeal_outcomes_enter_the_transparency_log(
     assert author.username not in rows[1].entry
     assert outcome.appeal_of == removal.seq
     assert outcome.source == "moderator"
+
+
+async def test_the_monthly_report_counts_reports_appeals_and_time_to_action(
+    api: Api, server: RunningServer
+) -> None:
+    author, reporter = await api.register(), await api.register()
+    mod = await moderator(api, server)
+    await _removed_article(api, server, author, mod)  # one spam report, one removal
+    await report(api, reporter, "account", author.username, "harassment")
+    notice = (await api.call("GET", "/v1/notices", author))["notices"][0]
+    await api.call("POST", f"/v1/notices/{notice['id']}/appeal", author, json={"statement": "no"})
+    month = time.strftime("%Y-%m", time.gmtime())
+    figures = await api.call("GET", "/transparency/report.json", params={"month": month})
+    assert figures["reports"] == {
+        "total": 2,
+        "by_category": {"spam": 1, "harassment": 1},
+        "by_source": {"user_report": 2},
+    }
+    assert figures["appeals"]["filed"] == 1
+    assert figures["actions"]["by_type"] == {"remove_content": 1}
+    assert figures["actions"]["median_time_to_action_ms"] >= 0

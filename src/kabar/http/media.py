@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse
 from kabar.errors import ErrorCode, NotFound
 from kabar.http.deps import Svc
 from kabar.media.storage import MIME_TYPES
+from kabar.store import media as media_store
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,6 +30,11 @@ HEADERS = {
 @router.get("/media/{name}")
 async def media_file(name: Annotated[str, Path(max_length=80)], svc: Svc) -> FileResponse:
     path = svc.media.file(name)
+    if path is not None:
+        # Removed media (moderation, hash lists) is kept on disk but no longer served.
+        async with svc.database.read() as conn:
+            if await media_store.removed(conn, name):
+                path = None
     if path is None:
         raise NotFound("no such file", code=ErrorCode.MEDIA_NOT_FOUND)
     return FileResponse(path, media_type=MIME_TYPES[path.suffix[1:]], headers=HEADERS)

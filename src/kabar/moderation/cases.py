@@ -87,7 +87,7 @@ async def open_or_join(
         if item.severity > existing.severity:
             changes.update(policy_item=item.id, severity=item.severity)
         await store.update_case(tx.conn, case_id, **changes)
-    report_id = new_id("q")
+    report_id = new_id("w")
     await store.insert_report(
         tx.conn,
         id=report_id,

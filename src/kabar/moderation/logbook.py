@@ -28,7 +28,12 @@ class Logbook:
         self._public_url = public_url
         self._salt = salt
 
-    async def target(self, conn: Executor, target_type: str, target_id: str) -> Target:
+    async def target(
+        self, conn: Executor, target_type: str, target_id: str, owner: str | None = None
+    ) -> Target:
+        if target_type == "media":
+            # An upload has no public page of its own: the log names its uploader, hashed.
+            return Target("account", hashed_ref(owner or target_id, self._salt))
         if target_type in ("account", "message"):
             return Target(target_type, hashed_ref(target_id, self._salt))  # type: ignore[arg-type]
         if target_type == "article":
@@ -49,7 +54,9 @@ class Logbook:
         return Target(target_type, target_id)  # type: ignore[arg-type]
 
     async def action_logged(self, tx: WriteTx, action: dict[str, Any]) -> int | None:
-        target = await self.target(tx.conn, action["target_type"], action["target_id"])
+        target = await self.target(
+            tx.conn, action["target_type"], action["target_id"], action["account_id"]
+        )
 
         def make(seq: int) -> LogEntry:
             return LogEntry(
@@ -72,7 +79,7 @@ class Logbook:
     ) -> int | None:
         if action.log_seq is None:
             return None  # an action from before the log existed: nothing to refer to
-        target = await self.target(tx.conn, action.target_type, action.target_id)
+        target = await self.target(tx.conn, action.target_type, action.target_id, action.account_id)
 
         def make(seq: int) -> LogEntry:
             return LogEntry(

@@ -20,6 +20,7 @@ class TargetType(enum.StrEnum):
     PUBLIC_ACCOUNT = "public_account"
     ACCOUNT = "account"
     MESSAGE = "message"  # a franked chat-message report (never reported through this API)
+    MEDIA = "media"  # an uploaded image a hash list matched (never reported through this API)
 
 
 class Source(enum.StrEnum):

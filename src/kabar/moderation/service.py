@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from typing import Any
 
 from kabar.accounts.models import Principal, Role, Status
 from kabar.delivery.writer import WriteTx
@@ -32,7 +33,6 @@ from kabar.moderation.models import (
     NoteView,
     Notice,
     Page,
-    ResolvedTarget,
     Source,
 )
 from kabar.moderation.policy import PolicyItem
@@ -193,26 +193,21 @@ class ModerationService:
         await open_or_join(tx, self.deps, target, item, Source.USER_REPORT, reporter, note)
 
     async def detected(
-        self,
-        target: ResolvedTarget,
-        policy_item: str,
-        note: str,
-        *,
-        auto_remove: bool,
-        media_id: str | None = None,
-    ) -> None:
-        """A hash-list match: open (or join) a case, or remove at once when the list says so."""
+        self, media_id: str, policy_item: str, note: dict[str, Any], *, auto_remove: bool
+    ) -> str:
+        """A hash-list match on an upload: open (or join) a case, or remove the upload at once
+        when the list says so (an automated action, logged as such). Returns the case id."""
         deps = self.deps
+        summary = f"Matched the hash list {note.get('list', '?')!r}."
 
-        async def job(tx: WriteTx) -> None:
+        async def job(tx: WriteTx) -> str:
+            target = await targets.media_target(tx.conn, media_id, note)
             case_id, _ = await open_or_join(
-                tx, deps, target, policy_item, Source.HASH_MATCH, None, note
+                tx, deps, target, policy_item, Source.HASH_MATCH, None, summary[:1000]
             )
             if not auto_remove:
-                return
-            if media_id is not None:
-                await targets.set_media_removed(tx.conn, media_id, tx.now_ms)
-            decision = Decision(Action.REMOVE_CONTENT, policy_item, note, None, None)
+                return case_id
+            decision = Decision(Action.REMOVE_CONTENT, policy_item, summary, None, None)
             await self.enforcement.apply(
                 tx,
                 decision,
@@ -228,8 +223,10 @@ class ModerationService:
             await store.update_case(
                 tx.conn, case_id, status="closed", closed_at=tx.now_ms, updated_at=tx.now_ms
             )
+            return case_id
 
-        await deps.writer.run(job)
+        result: str = await deps.writer.run(job)
+        return result
 
     # -- timed suspensions --------------------------------------------------------------------
 

@@ -30,13 +30,14 @@ REPORTABLE = (
     TargetType.PUBLIC_ACCOUNT,
     TargetType.ACCOUNT,
 )
-REMOVABLE = (TargetType.ARTICLE, TargetType.COMMENT, TargetType.PUBLIC_ACCOUNT)
+REMOVABLE = (TargetType.ARTICLE, TargetType.COMMENT, TargetType.PUBLIC_ACCOUNT, TargetType.MEDIA)
 LABELLABLE = (TargetType.ARTICLE, TargetType.PUBLIC_ACCOUNT)
 
 _TABLES: dict[TargetType, Any] = {
     TargetType.ARTICLE: articles,
     TargetType.COMMENT: comments,
     TargetType.PUBLIC_ACCOUNT: public_accounts,
+    TargetType.MEDIA: media,
 }
 
 
@@ -147,6 +148,17 @@ async def _account(conn: Executor, ref: str) -> ResolvedTarget:
     return ResolvedTarget(TargetType.ACCOUNT, row.id, row.id, f"@{row.username}", None, content)
 
 
+async def media_target(conn: Executor, media_id: str, note: dict[str, Any]) -> ResolvedTarget:
+    """An uploaded image, as a hash-list match reports it."""
+    row = (await conn.execute(select(media).where(media.c.id == media_id))).first()
+    if row is None:
+        raise not_found()
+    content = {"name": row.name, "mime": row.mime, **note}
+    return ResolvedTarget(
+        TargetType.MEDIA, row.id, row.account_id, "an uploaded image", None, content
+    )
+
+
 def message_target(
     event_id: str, sender_account: str, message: str, conversation_id: str
 ) -> ResolvedTarget:
@@ -161,14 +173,10 @@ async def set_removed(conn: Executor, type_: TargetType, target_id: str, when: i
     table = _TABLES.get(type_)
     if table is None:
         raise InvalidRequest(
-            "only articles, comments and public accounts can be removed",
+            "only articles, comments, public accounts and media can be removed",
             code=ErrorCode.ACTION_NOT_ALLOWED,
         )
     await conn.execute(update(table).where(table.c.id == target_id).values(removed_at=when))
-
-
-async def set_media_removed(conn: Executor, media_id: str, when: int | None) -> None:
-    await conn.execute(update(media).where(media.c.id == media_id).values(removed_at=when))
 
 
 async def set_label(conn: Executor, type_: TargetType, target_id: str, label: str | None) -> None:

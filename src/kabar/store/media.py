@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, or_, select
 
 from kabar.store.rows import Record
 from kabar.store.schema import media
@@ -17,6 +17,15 @@ async def insert_media(conn: Executor, **values: Any) -> None:
 
 async def by_id(conn: Executor, media_id: str) -> Record | None:
     return (await conn.execute(select(media).where(media.c.id == media_id))).first()
+
+
+async def removed(conn: Executor, name: str) -> bool:
+    """Whether the file ``name`` (an image or one of its variants) belongs to removed media."""
+    query = select(media.c.id).where(
+        media.c.removed_at.is_not(None),
+        or_(media.c.name == name, media.c.variants.contains(f'"/media/{name}"')),
+    )
+    return (await conn.execute(query.limit(1))).first() is not None
 
 
 async def bytes_used(conn: Executor, account_id: str) -> int:

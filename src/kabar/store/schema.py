@@ -459,6 +459,12 @@ media = Table(
     # Removed by a moderator or a hash list (migration 0005): no longer served.
     Column("removed_at", BigInteger),
     Index(None, "account_id"),
+    Index(
+        "ix_media_removed_at",
+        "removed_at",
+        sqlite_where=text("removed_at IS NOT NULL"),
+        postgresql_where=text("removed_at IS NOT NULL"),
+    ),
 )
 
 # What discovery searches: one document per public account and per published article.

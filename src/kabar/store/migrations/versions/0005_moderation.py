@@ -21,6 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 ID = sa.String(length=40)
 OPEN = "status = 'open'"
+REMOVED = "removed_at IS NOT NULL"
 
 
 def upgrade() -> None:
@@ -28,6 +29,13 @@ def upgrade() -> None:
         op.add_column(table, sa.Column("removed_at", sa.BigInteger(), nullable=True))
     for table in ("articles", "public_accounts"):
         op.add_column(table, sa.Column("label", sa.String(length=200), nullable=True))
+    op.create_index(
+        "ix_media_removed_at",
+        "media",
+        ["removed_at"],
+        sqlite_where=sa.text(REMOVED),
+        postgresql_where=sa.text(REMOVED),
+    )
     op.create_table(
         "mod_cases",
         sa.Column("id", ID, nullable=False),
@@ -175,6 +183,12 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_mod_cases_status_severity_created_at"), table_name="mod_cases")
     op.drop_table("mod_cases")
+    op.drop_index(
+        "ix_media_removed_at",
+        table_name="media",
+        sqlite_where=sa.text(REMOVED),
+        postgresql_where=sa.text(REMOVED),
+    )
     # SQLite drops columns by rebuilding the table; batch mode does that (and the FTS
     # triggers live on search_documents, which is not rebuilt).
     for table in ("articles", "public_accounts"):
