@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kabar.accounts.models import Role
+from kabar.moderation.hashing import sha256_hex
 from support.api import Api
 from support.console import (
     Console,
@@ -11,6 +12,7 @@ from support.console import (
     make_moderator,
     reported_article,
 )
+from support.images import encode, photo
 from support.server import RunningServer
 
 
@@ -137,3 +139,38 @@ async def test_an_unknown_case_is_a_console_404(server: RunningServer, api: Api)
         assert "There is no such case" in missing.text
         stale = await browser.get("/console?cursor=garbage")
         assert_console_page(stale)
+
+
+async def test_a_hash_match_opens_a_case_whose_image_shows_only_when_asked(
+    server: RunningServer, api: Api
+) -> None:
+    admin = await make_moderator(server, api, Role.ADMIN)
+    listed = encode(photo(7))
+    csv = f"type,value,list,action\nsha256,{sha256_hex(listed)},provider-a,open_case\n"
+    await api.call(
+        "POST",
+        "/v1/admin/hash-lists/import",
+        admin,
+        content=csv.encode(),
+        headers={"Content-Type": "text/csv"},
+    )
+    uploader = await api.register()
+    upload = await api.call("POST", "/v1/media/images", uploader, content=listed)
+    async with Console(server.base_url) as browser:
+        assert (await browser.login(admin.username)).status_code == 303
+        case_id = await case_id_for(browser, "an uploaded image")
+        page = await browser.get(f"/console/cases/{case_id}")
+        assert_console_page(page)
+        assert "hash match" in page.text
+        assert "provider-a" in page.text
+        image = upload["image"]["url"].rsplit("/media/", 1)[1]
+        assert '<details class="reveal">' in page.text
+        assert f'src="/media/{image}"' in page.text
+        assert (await browser.get(f"/media/{image}")).status_code == 200
+        acted = await browser.submit(
+            f"/console/cases/{case_id}",
+            f"/console/cases/{case_id}/actions",
+            {"decision": "other:remove_content", "rationale": "Listed by provider A."},
+        )
+        assert acted.status_code == 303, acted.text[:500]
+        assert (await api.http.get(f"/media/{image}")).status_code == 404
