@@ -25,6 +25,7 @@ from kabar.public.canonical import ArticleRevision, revision_payload
 from kabar.services import Services
 
 ADMIN = ("admin", "Instance Admin")
+MODERATOR = ("moderator", "Demo Moderator")  # works the moderation queue (/console, kabar admin)
 AVATAR_COLOURS = ("#0a6b4f", "#7a3e9d", "#b3461c", "#1f5fa8", "#8a6d00")
 READERS = {  # demo reader → accounts they subscribe to
     "alice": (
@@ -115,6 +116,8 @@ async def seed_public(services: Services, password: str) -> list[str]:
     except Conflict:
         return []
     await services.accounts.set_role(admin.account_id, Role.ADMIN)
+    moderator = await _principal(services, *MODERATOR, password)
+    await services.accounts.set_role(moderator.account_id, Role.MODERATOR)
     now = datetime.now(UTC).replace(microsecond=0)
     queue: list[tuple[datetime, Publisher, str, list[str]]] = []
     for index, account in enumerate(data["accounts"]):

@@ -7,7 +7,8 @@ Server commands live in ``kabar.cli.server``; client commands in
 ``kabar.cli.chat`` (the interactive chat), ``kabar.cli.public`` (public
 accounts and members), ``kabar.cli.publishing`` (publish, unpublish, drafts),
 ``kabar.cli.following`` (subscribe, unsubscribe, feed) and ``kabar.cli.reading``
-(explore, read-article, verify-article).
+(explore, read-article, verify-article), ``kabar.cli.moderation`` (notices, appeal,
+report-content, and the moderators' ``kabar admin`` commands).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from kabar.cli import (
     following,
     hashes,
     messaging,
+    moderation,
     public,
     publishing,
     reading,
@@ -67,10 +69,25 @@ app.command("read-article")(reading.read_article)
 app.command("verify-article")(reading.verify_article)
 
 app.add_typer(transparency.transparency_app, name="transparency")
+app.command("notices")(moderation.notices)
+app.command("appeal")(moderation.appeal)
+app.command("report-content")(moderation.report_content)
 
 admin_app = typer.Typer(help="Moderation and administration commands.", no_args_is_help=True)
 admin_app.add_typer(authority.authority_app, name="authority")
 admin_app.add_typer(hashes.hashes_app, name="hashes")
+for name, command in (
+    ("queue", moderation.queue),
+    ("case", moderation.case),
+    ("assign", moderation.assign),
+    ("note", moderation.note),
+    ("act", moderation.act),
+    ("appeals", moderation.appeals),
+    ("decide", moderation.decide),
+    ("role", moderation.role),
+    ("audit", moderation.audit),
+):
+    admin_app.command(name)(command)
 app.add_typer(admin_app, name="admin")
 
 

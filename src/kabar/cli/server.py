@@ -13,7 +13,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from kabar.app import build_services, create_app, shutdown_services
-from kabar.cli.demo import editors, seed_public
+from kabar.cli.demo import MODERATOR, editors, seed_public
 from kabar.config import Config, load_config, sqlalchemy_url
 from kabar.errors import Conflict, KabarError
 from kabar.logs import configure as configure_logging
@@ -81,6 +81,9 @@ def demo(config_path: ConfigOption = None) -> None:
     )
     console.print(
         f"  public-account editors: {', '.join(editors())}; instance admin: admin (same password)"
+    )
+    console.print(
+        f"  moderator: {MODERATOR[0]} (same password): kabar admin queue, or {url}/console"
     )
     console.print(f"  public pages: {url}/   e.g. {url}/@harbour_herald")
     console.print(f"  web app: {url}/app   (open it in two browsers and chat)")
