@@ -42,6 +42,13 @@ async def test_a_moderator_signs_in_with_a_strict_http_only_cookie_and_signs_out
         assert not session.get("secure")  # plain http here; https requests get Secure
         home = await browser.get("/console")
         page = assert_console_page(home)
+        again_login = await browser.get("/console/login?next=/console/appeals")
+        assert (again_login.status_code, again_login.headers["location"]) == (
+            303,
+            "/console/appeals",
+        )
+        elsewhere = await browser.get("/console/login?next=//evil.example/")
+        assert elsewhere.headers["location"] == "/console"
         assert f"@{moderator.username}" in home.text
         assert page.nav_links() >= {"/console", "/console/appeals", "/transparency"}
         assert "/console/audit" not in page.nav_links()  # admins only

@@ -174,3 +174,38 @@ async def test_a_hash_match_opens_a_case_whose_image_shows_only_when_asked(
         )
         assert acted.status_code == 303, acted.text[:500]
         assert (await api.http.get(f"/media/{image}")).status_code == 404
+
+
+async def test_suspending_a_reported_account_from_its_case_ends_its_sessions(
+    server: RunningServer, api: Api
+) -> None:
+    impostor, reader = await api.register(), await api.register()
+    await api.call(
+        "POST",
+        "/v1/moderation/reports",
+        reader,
+        json={
+            "target": {"type": "account", "id": impostor.username},
+            "policy_item": "impersonation",
+            "note": "pretends to be the mayor",
+        },
+    )
+    moderator = await make_moderator(server, api)
+    async with Console(server.base_url) as browser:
+        assert (await browser.login(moderator.username)).status_code == 303
+        case_path = f"/console/cases/{await case_id_for(browser, f'@{impostor.username}')}"
+        page = await browser.get(case_path)
+        assert "pretends to be the mayor" in page.text
+        assert 'value="impersonation:suspend"' in page.text
+        acted = await browser.submit(
+            case_path,
+            f"{case_path}/actions",
+            {
+                "decision": "impersonation:suspend",
+                "rationale": "Impersonates a public official.",
+                "duration_days": "30",
+            },
+        )
+        assert acted.status_code == 303, acted.text[:500]
+    suspended = await api.http.get("/v1/account", headers=impostor.headers)
+    assert (suspended.status_code, suspended.json()["code"]) == (403, "account_suspended")

@@ -30,6 +30,7 @@ from kabar.http.console.session import (
     set_cookie,
 )
 from kabar.http.deps import Svc, client_address
+from kabar.services import Services
 
 router = APIRouter(prefix=COOKIE_PATH, include_in_schema=False)
 
@@ -65,16 +66,30 @@ def login_form(
     return response
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/login", response_model=None)
 async def login_page(
     request: Request,
+    svc: Svc,
     templates: ConsoleTemplates,
     next: Annotated[str | None, Query(max_length=500)] = None,  # noqa: A002 - the URL's name
     reason: Annotated[str | None, Query(max_length=20)] = None,
-) -> HTMLResponse:
+) -> Response:
+    if await _already_signed_in(request, svc):
+        return RedirectResponse(safe_next(next), status_code=303)
     return login_form(
         request, templates, next_path=safe_next(next), notice=REASONS.get(reason or "")
     )
+
+
+async def _already_signed_in(request: Request, svc: Services) -> bool:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return False
+    try:
+        principal = await svc.auth.authenticate(token)
+    except (Unauthenticated, Forbidden):
+        return False
+    return principal.role in MODERATORS
 
 
 @router.post("/login", response_model=None)
