@@ -25,10 +25,10 @@ ConversationId = NewType("ConversationId", str)
 EventId = NewType("EventId", str)
 
 # a account, d device, c conversation, e event, b blob, p public account, r article,
-# m media, n comment, q authority request, h hash list, u upload match; moderation: k case,
+# m media, n comment, g authority request, h hash list, u upload match; moderation: k case,
 # w report, t note, x action, y notice, z appeal
 IdKind = Literal[
-    "a", "d", "c", "e", "b", "p", "r", "m", "n", "q", "h", "u", "k", "w", "t", "x", "y", "z"
+    "a", "d", "c", "e", "b", "p", "r", "m", "n", "g", "h", "u", "k", "w", "t", "x", "y", "z"
 ]
 _ID_LENGTH = 2 + 26
 

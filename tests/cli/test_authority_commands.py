@@ -71,7 +71,7 @@ async def test_mistakes_are_one_line(
     )  # fmt: skip
     assert result.exit_code == 2
     assert "write TYPE:REF" in result.stderr
-    result = await admin("admin", "authority", "decide", "q_nope", "--decision", "no_action",
+    result = await admin("admin", "authority", "decide", "g_nope", "--decision", "no_action",
                          "--policy", "spam", "--summary", "s", "--json")  # fmt: skip
     assert result.exit_code == 1
     assert json.loads(result.stdout)["error"]["code"] == "authority_request_not_found"

@@ -153,6 +153,6 @@ async def test_bad_decisions_are_refused(server: RunningServer, api: Api) -> Non
             await api.call("PATCH", f"{PATH}/{created['id']}", admin, json={**_DECISION, **change})
         assert caught.value.status == 400
     with pytest.raises(ApiError) as caught:
-        await api.call("PATCH", f"{PATH}/q_{'a' * 26}", admin, json=_DECISION)
+        await api.call("PATCH", f"{PATH}/g_{'a' * 26}", admin, json=_DECISION)
     assert (caught.value.status, caught.value.code) == (404, "authority_request_not_found")
     assert await _log(api) == []

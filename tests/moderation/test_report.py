@@ -153,6 +153,8 @@ async def test_the_report_page_shows_the_month(server: RunningServer, api: Api) 
 
     empty = await api.http.get("/transparency")
     assert empty.status_code == 200
+    home = await api.http.get("/")
+    assert 'href="/transparency"' in home.text  # every page's footer links the report
 
 
 @pytest.mark.parametrize("month", ["2025-13", "25-01", "2025-1x", "0001-01"])

@@ -137,7 +137,7 @@ class AuthorityService:
         stored_targets = [await self._resolve_target(t) for t in targets]
         if not 1 <= len(stored_targets) <= MAX_TARGETS:
             raise InvalidRequest(f"a request names 1 to {MAX_TARGETS} targets")
-        request_id = new_id("q")
+        request_id = new_id("g")
 
         async def job(tx: WriteTx) -> AuthorityRecord:
             await store.insert_request(

@@ -42,6 +42,7 @@ from kabar.store.rows import Record
 log = logging.getLogger(__name__)
 
 Publisher = Callable[[], Awaitable[None]]
+HEADS_CACHED = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,8 @@ class TransparencyService:
                 sth = _head_of(row)
         else:
             sth = _head_of(row)
+        if len(self._heads) >= HEADS_CACHED:
+            self._heads.clear()  # old sizes are rarely asked for again; the table keeps them
         self._heads[size] = sth
         return sth
 

@@ -9,7 +9,7 @@ from support.api import Api
 from support.console import Console, assert_console_page, make_moderator
 from support.server import RunningServer
 
-REQUEST_LINK = re.compile(r'href="/console/authority-requests/(q_[^"?]+)"')
+REQUEST_LINK = re.compile(r'href="/console/authority-requests/(g_[^"?]+)"')
 REQUEST = {
     "requester": "Metropolitan Police",
     "jurisdiction": "United Kingdom",
