@@ -7,7 +7,7 @@ import json
 from kabar.cli.demo import MODERATOR, seed_public
 from kabar.store import accounts as account_store
 from support.api import PASSWORD, Api, unique_name
-from support.moderation import article_by
+from support.moderation import article_by, moderator
 from support.server import RunningServer
 from support.transparency import make_admin
 
@@ -123,3 +123,26 @@ async def test_the_demo_seeds_a_moderator(api: Api, server: RunningServer) -> No
     assert row.role == "moderator"
     moderator = await api.login(MODERATOR[0])
     assert (await api.call("GET", "/v1/moderation/cases", moderator))["cases"] == []
+
+
+async def test_a_message_reported_from_the_terminal_opens_a_case_under_its_item(
+    terminal,  # noqa: ANN001
+    sqlite_server: RunningServer,
+) -> None:
+    alice, bob = await _signed_up(terminal, "alice"), await _signed_up(terminal, "bob")
+    sent = await alice("send", f"@{bob.username}", "pay me or else")
+    assert sent.exit_code == 0, sent.output
+    [received] = await bob.json("read", f"@{alice.username}")
+    reported = await bob.json(
+        "report", received["event_id"][:10], "--reason", "extortion", "--policy", "violent_threats"
+    )
+    assert reported["event_id"] == received["event_id"]
+    api = Api(sqlite_server.base_url)
+    try:
+        mod = await moderator(api, sqlite_server)
+        page = await api.call("GET", "/v1/moderation/cases", mod)
+        [case] = [c for c in page["cases"] if c["target"]["id"] == received["event_id"]]
+        assert case["target"]["type"] == "message"
+        assert case["policy_item"] == "violent_threats"
+    finally:
+        await api.close()

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from kabar.delivery.writer import WriteTx
 from kabar.store.schema_moderation import mod_actions
 from support.api import Api, ApiError, User
-from support.moderation import act, article_by, case_of, moderator, report
+from support.moderation import act, article_by, case_of, moderator, refusal, report
 from support.public import draft, publish, publish_new
 from support.server import RunningServer
 
@@ -242,3 +242,28 @@ async def test_strikes_escalate_as_the_policy_says(api: Api, server: RunningServ
 async def case_of_open(api: Api, mod: User, account_id: str) -> str:
     page = await api.call("GET", "/v1/moderation/cases?status=open&limit=100", mod)
     return next(c["id"] for c in page["cases"] if c["target"]["id"] == account_id)
+
+
+async def test_a_timed_suspension_is_lifted_when_it_runs_out(
+    api: Api, server: RunningServer
+) -> None:
+    target, reporter = await api.register(), await api.register()
+    mod = await moderator(api, server)
+    await report(api, reporter, "account", target.username, "spam")
+    case = await case_of(api, mod, "account", target.account_id)
+    action = await act(api, mod, case["id"], "suspend", duration_days=2)
+    assert action["expires_at"] - action["created_at"] == 2 * 86_400_000
+    moderation = server.services.moderation
+    assert await moderation.lift_expired() == 0  # not yet
+    error = await refusal(api.call("GET", "/v1/account", target))
+    assert error.code == "account_suspended"
+
+    async def expire(tx: WriteTx) -> None:
+        await tx.conn.execute(
+            update(mod_actions).where(mod_actions.c.id == action["id"]).values(expires_at=1)
+        )
+
+    await server.services.writer.run(expire)
+    assert await moderation.lift_expired() == 1
+    assert (await api.call("GET", "/v1/account", target))["status"] == "active"
+    assert await moderation.lift_expired() == 0

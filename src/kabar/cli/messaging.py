@@ -237,13 +237,16 @@ def search(
 def report(
     message: Annotated[str, typer.Argument(help="the message id (a prefix is enough)")],
     reason: Annotated[str | None, typer.Option(help="what is wrong with it")] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="the moderation policy item (default: other)")
+    ] = None,
     json_output: Json = False,
 ) -> None:
     """Report a message you received; only that message is revealed to the moderators."""
 
     async def work() -> dict[str, Any]:
         async with signed_in(catch_up=False) as (session, _):
-            return await session.report(message, reason)
+            return await session.report(message, reason, policy)
 
     result = run(work, json_output=json_output)
     _done(

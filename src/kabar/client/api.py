@@ -190,8 +190,12 @@ class Api:
         path = f"/v1/conversations/{quote(conversation_id)}/messages/{quote(event_id)}"
         await self.http.request("DELETE", path)
 
-    async def report_message(self, body: dict[str, str], reason: str | None) -> JsonObject:
+    async def report_message(
+        self, body: dict[str, str], reason: str | None, policy_item: str | None = None
+    ) -> JsonObject:
         payload: JsonObject = {**body}
         if reason:
             payload["reason"] = reason
+        if policy_item:
+            payload["policy_item"] = policy_item
         return await self._call("POST", "/v1/reports/messages", json=payload)

@@ -359,14 +359,16 @@ class Session:
         await self.api.delete_message(entry.conversation_id, event_id)
         self.store.delete_message(event_id)
 
-    async def report(self, reference: str, reason: str | None = None) -> dict[str, Any]:
+    async def report(
+        self, reference: str, reason: str | None = None, policy_item: str | None = None
+    ) -> dict[str, Any]:
         """Report one received message; the server verifies it and learns only that message."""
         event_id = self.references.event_id(reference)
         entry = self.store.messages.get(event_id)
         if entry is None or not entry.franking_key:
             raise NotFoundLocally(f"message {reference} is not one this device can report")
         body = report_body(entry.event_id, entry.message, entry.franking_key)
-        return await self.api.report_message(body, reason)
+        return await self.api.report_message(body, reason, policy_item)
 
     # -- devices and trust ---------------------------------------------------------------
 
