@@ -8,8 +8,9 @@ a label and URL for notices, and a snapshot of its content as reported.
 :func:`set_removed` and :func:`set_label` are the only writes moderation makes to
 content tables. Removal only sets ``removed_at``: the store's read queries
 (kabar.store.articles, public, engagement, media) leave removed rows out, so the
-content vanishes from the API, pages, feeds and search at once, and clearing
-the column restores it exactly.
+content vanishes from the API, pages, feeds and search (media: from ``/media/…``)
+at once, and clearing the column restores it exactly. Media are never reported by
+users; hash-list matches make them targets (:func:`media_target`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ REPORTABLE = (
     TargetType.PUBLIC_ACCOUNT,
     TargetType.ACCOUNT,
 )
-REMOVABLE = (TargetType.ARTICLE, TargetType.COMMENT, TargetType.PUBLIC_ACCOUNT, TargetType.MEDIA)
 LABELLABLE = (TargetType.ARTICLE, TargetType.PUBLIC_ACCOUNT)
 
 _TABLES: dict[TargetType, Any] = {
