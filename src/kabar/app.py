@@ -43,6 +43,7 @@ from kabar.http import (
     articles,
     backup,
     blobs,
+    console,
     conversations,
     feeds,
     hash_lists,
@@ -310,10 +311,12 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
         hash_lists.router,
         feeds.router,  # before pages: /@handle/feed.atom is not an article
         webapp.router,
+        console.router,
         pages.router,
     ):
         app.include_router(router)
     app.state.pages = Pages(config.server)
+    console.install(app, app.state.pages)  # after every router: it links to what exists
     app.mount("/static", StaticFiles(packages=[("kabar.http", "static")]), name="static")
     image_paths = re.compile(r"/v1/media/images|/v1/public/accounts/[^/]+/avatar")
     blob_paths = re.compile(r"/v1/blobs(/.*)?")

@@ -37,6 +37,14 @@ def iso_date(ms: int | None) -> str:
     return _moment(ms).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def human_time(ms: int | None) -> str:
+    """``4 March 2025, 09:30 UTC`` (the console needs the time of day)."""
+    if ms is None:
+        return ""
+    moment = _moment(ms)
+    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
+
+
 def count(n: int, singular: str, plural: str | None = None) -> str:
     """``1 subscriber``, ``1,204 subscribers``."""
     return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
@@ -55,7 +63,11 @@ class Pages:
             lstrip_blocks=True,
         )
         self._env.filters.update(
-            human_date=human_date, iso_date=iso_date, count=count, absolute=self.absolute
+            human_date=human_date,
+            human_time=human_time,
+            iso_date=iso_date,
+            count=count,
+            absolute=self.absolute,
         )
         self._env.globals.update(
             site_name=server.name,
@@ -63,6 +75,10 @@ class Pages:
             base_url=self.base_url,
             reactions=REACTIONS,
         )
+
+    def add_globals(self, **values: Any) -> None:
+        """Names every template sees (the console's navigation, for one)."""
+        self._env.globals.update(values)
 
     def absolute(self, url: str | None) -> str:
         """Site paths made absolute; other URLs unchanged."""
