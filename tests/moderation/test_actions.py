@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from kabar.delivery.writer import WriteTx
 from kabar.store.schema_moderation import mod_actions
 from support.api import Api, ApiError, User
 from support.moderation import act, article_by, case_of, moderator, refusal, report
-from support.public import draft, publish, publish_new
+from support.public import draft, later, publish, publish_new
 from support.server import RunningServer
 
 
@@ -171,6 +172,36 @@ async def test_restricted_publishing_is_refused_until_it_expires(
     await server.services.writer.run(expire)
     later = await draft(api, author, article["handle"], "# Later\n\nFine.")
     assert (await publish(api, author, later))["status"] == "published"
+
+
+async def test_a_scheduled_article_waits_while_its_author_is_restricted(
+    api: Api, server: RunningServer
+) -> None:
+    author, reporter = await api.register(), await api.register()
+    mod = await moderator(api, server)
+    first = await article_by(api, author)
+    when = later(3)  # whole seconds, more than the 1 s schedule margin ahead
+    scheduled = await publish(
+        api, author, await draft(api, author, first["handle"], "# Queued\n\nText."), at=when
+    )
+    assert scheduled["status"] == "scheduled"
+    await report(api, reporter, "account", author.username, "spam")
+    case = await case_of(api, mod, "account", author.account_id)
+    action = await act(api, mod, case["id"], "restrict_publishing", duration_days=3)
+    await asyncio.sleep(max(0.0, when.timestamp() - time.time()) + 0.3)
+    assert await server.services.scheduler.publish_due() == 0
+    held = await api.call("GET", f"/v1/public/articles/{scheduled['id']}", author)
+    assert held["status"] == "scheduled"
+
+    async def expire(tx: WriteTx) -> None:
+        await tx.conn.execute(
+            update(mod_actions).where(mod_actions.c.id == action["id"]).values(expires_at=1)
+        )
+
+    await server.services.writer.run(expire)
+    await server.services.scheduler.publish_due()
+    live = await api.call("GET", f"/v1/public/articles/{scheduled['id']}", author)
+    assert live["status"] == "published"
 
 
 async def _closed(ws: ClientConnection) -> ConnectionClosed:

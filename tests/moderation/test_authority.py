@@ -156,3 +156,25 @@ async def test_bad_decisions_are_refused(server: RunningServer, api: Api) -> Non
         await api.call("PATCH", f"{PATH}/g_{'a' * 26}", admin, json=_DECISION)
     assert (caught.value.status, caught.value.code) == (404, "authority_request_not_found")
     assert await _log(api) == []
+
+
+async def test_the_register_and_hash_list_imports_are_in_the_audit_log(
+    server: RunningServer, api: Api
+) -> None:
+    admin = await make_admin(api, server.services)
+    created = await api.call("POST", PATH, admin, json=_request())
+    await api.call("PATCH", f"{PATH}/{created['id']}", admin, json=_DECISION)
+    csv = b"type,value,list,action\nsha256," + b"ab" * 32 + b",known-bad,open_case\n"
+    await api.call(
+        "POST",
+        "/v1/admin/hash-lists/import",
+        admin,
+        content=csv,
+        headers={"Content-Type": "text/csv"},
+    )
+    audit = await api.call("GET", "/v1/admin/audit", admin)
+    assert [(e["actor"], e["action"], e["subject"]) for e in audit["entries"][:3]] == [
+        (admin.username, "hash_lists.import", "known-bad"),
+        (admin.username, "authority.decide", created["id"]),
+        (admin.username, "authority.record", created["id"]),
+    ]

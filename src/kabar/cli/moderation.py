@@ -98,7 +98,7 @@ def report_content(
     ] = None,
     json_output: Json = False,
 ) -> None:
-    """Report public content or an account to the moderators (you stay anonymous to them)."""
+    """Report public content or an account to the moderators (its owner never learns who)."""
     body: dict[str, Any] = {"target": {"type": kind, "id": target}, "policy_item": policy}
     if note:
         body["note"] = note

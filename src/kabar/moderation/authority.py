@@ -36,6 +36,7 @@ from kabar.delivery.writer import Writer, WriteTx
 from kabar.errors import Conflict, ErrorCode, Forbidden, InvalidRequest, NotFound
 from kabar.ids import new_id
 from kabar.moderation import ledger
+from kabar.moderation.context import audit
 from kabar.moderation.log_service import TransparencyService
 from kabar.moderation.policy import Policy
 from kabar.moderation.transparency.entries import (
@@ -155,6 +156,7 @@ class AuthorityService:
                 created_at=tx.now_ms,
                 updated_at=tx.now_ms,
             )
+            await audit(tx, admin, "authority.record", request_id, jurisdiction=jurisdiction)
             return await self._record(tx.conn, request_id)
 
         result: AuthorityRecord = await self._writer.run(job)
@@ -226,6 +228,9 @@ class AuthorityService:
                 decided_by=admin.account_id,
                 publish_after=decided_at + delay * DAY_MS,
                 updated_at=tx.now_ms,
+            )
+            await audit(
+                tx, admin, "authority.decide", request_id, decision=decision, delay_days=delay
             )
             if decided_at + delay * DAY_MS <= now:
                 await self._publish(tx, request_id)

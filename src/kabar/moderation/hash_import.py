@@ -25,6 +25,7 @@ from kabar.delivery.writer import Writer, WriteTx
 from kabar.errors import ErrorCode, InvalidRequest
 from kabar.ids import new_id
 from kabar.moderation.authority import require_admin
+from kabar.moderation.context import audit
 from kabar.moderation.hashing import ListedHash
 from kabar.moderation.hashlists import HashListError, parse_hash_list
 from kabar.store import hashes as store
@@ -139,6 +140,14 @@ class HashListService:
                 imported += len(new_rows)
                 duplicates += len(entries) - len(new_rows)
             touched = tuple(_info(r) for r in await store.lists_named(tx.conn, names))
+            await audit(
+                tx,
+                admin,
+                "hash_lists.import",
+                ",".join(names),
+                imported=imported,
+                duplicates=duplicates,
+            )
             return imported, duplicates, touched
 
         result: tuple[int, int, tuple[HashListInfo, ...]] = await self._writer.run(job)

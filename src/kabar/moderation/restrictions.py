@@ -2,7 +2,9 @@
 
 Publishing articles and commenting call :func:`check_publishing` inside their
 write job, so a restriction takes effect for the very next write and ends by
-itself when it expires (or at once when an appeal reverses it).
+itself when it expires (or at once when an appeal reverses it). A *scheduled*
+article whose author is restricted when its time comes is held, not refused:
+the scheduler publishes it once the restriction has ended (kabar.public.scheduler).
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ from kabar.store import moderation as store
 from kabar.store.threaded import Executor
 
 RESTRICT_PUBLISHING = "restrict_publishing"
+
+
+async def publishing_restricted(conn: Executor, account_id: str, now_ms: int) -> bool:
+    """Whether a restriction is in force (for callers that wait instead of refusing)."""
+    return bool(await store.active(conn, account_id, RESTRICT_PUBLISHING, now_ms))
 
 
 async def check_publishing(conn: Executor, account_id: str, now_ms: int) -> None:

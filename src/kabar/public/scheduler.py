@@ -4,7 +4,9 @@ The schedule lives in the database (``articles.status = 'scheduled'``,
 ``scheduled_at``), not in memory, so it survives restarts: a server that was
 down at an article's time publishes it as soon as it is back. Every node runs
 a scheduler; the check-and-publish runs as a writer job (serialised across
-nodes), so an article goes live exactly once. It polls every ``interval``
+nodes), so an article goes live exactly once. An article whose author a
+moderator has restricted from publishing waits, still scheduled, until the
+restriction ends (or an appeal reverses it), then goes live. It polls every ``interval``
 seconds (an indexed query over scheduled articles only) and, once an hour,
 forgets old view hashes (kabar.public.views).
 """
@@ -17,6 +19,7 @@ import logging
 import time
 
 from kabar.delivery.writer import Writer, WriteTx
+from kabar.moderation.restrictions import publishing_restricted
 from kabar.public import indexing, publishing
 from kabar.public.models import ArticleStatus
 from kabar.public.views import ViewCounter
@@ -78,9 +81,13 @@ class Scheduler:
         while True:
             async with self._db.read() as conn:
                 due = await store.due(conn, int(time.time() * 1000), BATCH)
+            in_batch = 0
             for article_id in due:
-                published += await self._publish(article_id)
-            if len(due) < BATCH:
+                in_batch += await self._publish(article_id)
+            published += in_batch
+            # A full batch that published nothing is all held (restricted authors): the
+            # next pass looks again, rather than spinning on the same rows now.
+            if len(due) < BATCH or in_batch == 0:
                 return published
 
     async def _publish(self, article_id: str) -> int:
@@ -102,6 +109,8 @@ class Scheduler:
                 return 0  # cancelled, rescheduled, or another node was first
             revision = await store.revision(tx.conn, article_id, current.revision)
             assert revision is not None
+            if await publishing_restricted(tx.conn, revision.account_id, tx.now_ms):
+                return 0  # held until the author's restriction ends
             await publishing.go_live(
                 tx,
                 current,
