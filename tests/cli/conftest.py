@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,18 @@ from typer.testing import CliRunner, Result
 from kabar.cli.main import app
 from support.api import PASSWORD
 from support.server import RunningServer
+
+
+@pytest.fixture(autouse=True, scope="session")
+def wide_terminal() -> Iterator[None]:
+    """Tables are laid out for 200 columns in every CLI test, whatever ran before.
+
+    Each ``CliRunner.invoke`` also passes ``COLUMNS=200``, but under xdist a worker's
+    process-wide environment decided the width in some orders (seen: 80 columns, ids cut).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", "200")
+        yield
 
 
 class Terminal:

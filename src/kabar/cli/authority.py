@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kabar.cli.output import emit_json, out, run
+from kabar.cli.output import emit_json, id_column, out, run
 from kabar.cli.profile import CliError
 from kabar.cli.signin import signed_in
 
@@ -135,7 +135,7 @@ def list_requests(
     if not records:
         out.print("no authority requests")
         return
-    table = Table("id", "received", "requester", "targets", "state", box=None)
+    table = Table(id_column("id"), "received", "requester", "targets", "state", box=None)
     for record in records:
         table.add_row(
             record["id"],

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Column
 
 from kabar.cli.profile import CliError
 from kabar.client.crypto.errors import CryptoError, InvalidRecoveryKey, WrongPassphrase
@@ -44,6 +45,11 @@ T = TypeVar("T")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def id_column(header: str) -> Column:
+    """A table column for ids: never cut short, since people copy them into the next command."""
+    return Column(header, no_wrap=True, min_width=28)
 
 
 def run(work: Callable[[], Awaitable[T]], *, json_output: bool = False) -> T:
