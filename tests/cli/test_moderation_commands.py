@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from kabar.accounts.models import Role
 from kabar.cli.demo import MODERATOR, seed_public
 from kabar.store import accounts as account_store
 from support.api import PASSWORD, Api, unique_name
@@ -146,3 +147,30 @@ async def test_a_message_reported_from_the_terminal_opens_a_case_under_its_item(
         assert case["policy_item"] == "violent_threats"
     finally:
         await api.close()
+
+
+async def test_a_moderator_opens_a_case_from_the_terminal(
+    terminal,  # noqa: ANN001
+    sqlite_server: RunningServer,
+) -> None:
+    api = Api(sqlite_server.base_url)
+    try:
+        author = await api.register()
+        article = await article_by(api, author, "# Pills\n\nCheap.")
+        mod = await _signed_up(terminal, "opener")
+        mod_id = (await api.login(mod.username)).account_id
+        await sqlite_server.services.accounts.set_role(mod_id, Role.MODERATOR)
+    finally:
+        await api.close()
+    opened = await mod(
+        "admin", "open", "article", article["id"], "--policy", "spam", "--note", "on my rounds"
+    )
+    assert opened.exit_code == 0, opened.output
+    assert "opened case k_" in opened.stdout
+    assert "(moderator)" in opened.stdout
+    again = await mod.json("admin", "open", "article", article["id"], "--policy", "spam")
+    assert again["source"] == "moderator"
+    assert again["report_count"] == 2
+    assert [r["note"] for r in again["reports"]] == ["on my rounds", None]
+    shown = await mod("admin", "case", again["id"])
+    assert "on my rounds" in shown.stdout

@@ -17,7 +17,9 @@ from kabar.delivery.writer import WriteTx
 from kabar.public.canonical import ArticleRevision, revision_payload
 from kabar.store.schema import article_revisions
 from kabar.store.schema import articles as articles_table
+from support.api import Api
 from support.clients import People
+from support.moderation import act, case_of, moderator, report
 from support.public import unique_handle
 from support.server import RunningServer
 
@@ -219,6 +221,28 @@ async def test_a_subscriber_receives_article_published_live(people: People) -> N
     assert not [u for u in updates.pending() if isinstance(u, ArticlePublished)]
     assert not [u for u in quiet_updates.pending() if isinstance(u, ArticlePublished)]
     assert [a.id for a in (await quiet.public.feed()).articles] == [article.id]
+
+
+async def test_a_removed_articles_redacted_event_is_no_update(
+    people: People, sqlite_server: RunningServer
+) -> None:
+    owner, handle = await owner_with_account(people)
+    reader = await people.register("reader")
+    await reader.public.subscribe(handle)
+    updates = reader.subscribe()
+    spam = await owner.public.publish(handle, "# Cheap pills\n\nBuy now.")
+    news = await owner.public.publish(handle, STORY)
+    api = Api(sqlite_server.base_url)
+    try:
+        mod = await moderator(api, sqlite_server)
+        await report(api, await api.register(), "article", spam.id)
+        await act(api, mod, (await case_of(api, mod, "article", spam.id))["id"], "remove_content")
+    finally:
+        await api.close()
+    # The reader syncs only now: the removed article's event comes redacted and is skipped.
+    await reader.sync()
+    arrived = [u for u in updates.pending() if isinstance(u, ArticlePublished)]
+    assert [(u.article_id, u.title) for u in arrived] == [(news.id, news.title)]
 
 
 async def _next_article(updates: Any) -> ArticlePublished:

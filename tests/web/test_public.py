@@ -274,3 +274,52 @@ async def test_an_editor_writes_previews_schedules_and_publishes_signed_in_the_b
         assert editor.errors == []
     finally:
         await editor.close()
+
+
+async def test_a_new_device_catching_up_skips_a_removed_articles_redacted_event(
+    browser: Any, web_server: RunningServer, people: People
+) -> None:
+    owner = await people.register("owner")
+    handle = unique_handle("gone")
+    await owner.public.create(handle, "Soon Removed", kind="media")
+    first = await WebUser.sign_up(browser, web_server.base_url, "replayer")
+    username = first.username
+    await first.close()
+    api = Api(web_server.base_url)
+    try:
+        reader = await api.login(username)
+        subscription = f"/v1/public/accounts/{handle}/subscription"
+        await api.call("PUT", subscription, reader, json={"notifications": True})
+        spam = await owner.public.publish(handle, "# Cheap pills\n\nBuy now.")
+        await owner.public.publish(handle, "# Honest news\n\nIt rained.")
+        mod = await moderator(api, web_server)
+        await api.call(
+            "POST",
+            "/v1/moderation/reports",
+            reader,
+            json={"target": {"type": "article", "id": spam.id}, "policy_item": "spam"},
+        )
+        await act(api, mod, (await case_of(api, mod, "article", spam.id))["id"], "remove_content")
+    finally:
+        await api.close()
+
+    # A new device catches up from the start of the stream: the redacted event is skipped.
+    context = await browser.new_context(viewport={"width": 1100, "height": 760})
+    page = await context.new_page()
+    again = WebUser(context, page, web_server.base_url, username)
+    try:
+        await page.goto(f"{web_server.base_url}/app/")
+        form = page.locator("form", has=page.get_by_role("heading", name="Sign in on this browser"))
+        await form.get_by_label("Username").fill(username)
+        await form.get_by_label("Password").fill(PASSWORD)
+        await form.get_by_role("button", name="Sign in").click()
+        await again.wait_online()
+        await expect(page.get_by_label("1 new articles")).to_be_visible()
+        await page.get_by_role("link", name="Public").first.click()
+        feed = page.locator(".articles .article-card")
+        await expect(feed).to_have_count(1)
+        await expect(feed.first).to_contain_text("Honest news")
+        assert "Cheap pills" not in await page.content()
+        assert again.errors == []
+    finally:
+        await again.close()

@@ -133,7 +133,9 @@ export class Client {
         await this.lock.run(() => this.receiver.process(frame));
         this.changed();
         const event = frame.type === "event" ? (frame.event as { type?: string; content?: Record<string, unknown>; event_id?: string } | undefined) : undefined;
-        if (event?.type && PUBLIC_EVENTS.has(event.type)) {
+        // A moderator removed the article: its stored event is redacted to { article_id, removed }.
+        const redacted = event?.type === "article.published" && event.content?.removed === true;
+        if (event?.type && PUBLIC_EVENTS.has(event.type) && !redacted) {
           for (const listener of this.publicListeners) {
             try {
               listener(event.type, event.content ?? {}, event.event_id ?? "");
@@ -177,7 +179,8 @@ export class Client {
     return () => this.listeners.delete(listener);
   }
 
-  /** Hear `article.published` and `moderation.notice` as they arrive (also on catch-up). */
+  /** Hear `article.published` and `moderation.notice` as they arrive (also on catch-up);
+   * `article.published` events of removed articles (`{ article_id, removed: true }`) are skipped. */
   onPublicEvent(listener: PublicListener): () => void {
     this.publicListeners.add(listener);
     return () => this.publicListeners.delete(listener);

@@ -87,7 +87,8 @@ export interface Preview {
   reading_minutes: number;
 }
 
-/** The content of an `article.published` stream event. */
+/** The content of an `article.published` stream event. A removed article's event is stored as
+ * `{ article_id, removed: true }` instead; `Client.onPublicEvent` never passes that form on. */
 export interface ArticlePublished {
   article_id: string;
   handle: string;

@@ -79,6 +79,7 @@ admin_app.add_typer(hashes.hashes_app, name="hashes")
 for name, command in (
     ("queue", moderation.queue),
     ("case", moderation.case),
+    ("open", moderation.open_case),
     ("assign", moderation.assign),
     ("note", moderation.note),
     ("act", moderation.act),

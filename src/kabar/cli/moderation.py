@@ -1,5 +1,5 @@
 """Moderation from the terminal: notices and appeals, reporting content, and the moderators'
-``kabar admin queue|case|assign|note|act|appeals|decide|role|audit``.
+``kabar admin queue|case|open|assign|note|act|appeals|decide|role|audit``.
 
 Every command is a thin client of the HTTP API (docs/api.md § moderation), so
 what it may do is what the signed-in account's role allows.
@@ -208,6 +208,23 @@ def note(
         json_output=json_output,
     )
     _done(json_output, body, f"note {body['id']} added")
+
+
+def open_case(
+    kind: Annotated[str, typer.Argument(help="article, comment, public_account or account")],
+    target: Annotated[str, typer.Argument(help="its id (or @handle / @username)")],
+    policy: Policy,
+    note: Annotated[str | None, typer.Option("--note", help="why, for other moderators")] = None,
+    json_output: Json = False,
+) -> None:
+    """Open a case yourself (source: moderator), or join the target's open case."""
+    body: dict[str, Any] = {"target": {"type": kind, "id": target}, "policy_item": policy}
+    if note:
+        body["note"] = note
+    case = run(lambda: _call("POST", "/v1/moderation/cases", json=body), json_output=json_output)
+    joined = case["report_count"] > 1
+    text = f"{'joined' if joined else 'opened'} case {case['id']} ({case['source']})"
+    _done(json_output, case, text)
 
 
 def act(

@@ -14,7 +14,8 @@ For each item of a :class:`~kabar.client.stream.SyncBatch`, in order:
   another's mouth). The result is kept in the local history — or, if it does
   not decrypt, as an undecrypted event with its reason.
 * **article.published** (a followed public account's new article): handed on as
-  an :class:`~kabar.client.models.ArticlePublished` update.
+  an :class:`~kabar.client.models.ArticlePublished` update — unless a moderator
+  has removed the article since, which leaves only ``{"article_id", "removed"}``.
 * **membership**: keep rosters current; rotate our outbound session when a
   member leaves or is removed; give a member's new device (or a new member)
   the key of anything we already sent after it was announced (a late share).
@@ -168,6 +169,8 @@ class Receiver:
                 return []  # our own send, or already handled
             return [await self._decrypt(event)]
         if kind == ARTICLE_PUBLISHED:
+            if (event.get("content") or {}).get("removed"):
+                return []  # a moderator removed the article: its event is redacted
             return [ArticlePublished.from_event(event)]
         conversation_id = event.get("conversation_id")
         if not isinstance(conversation_id, str):

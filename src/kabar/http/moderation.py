@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from kabar.http.deps import Authenticated, Svc
@@ -85,6 +85,29 @@ async def report(body: ReportIn, principal: Authenticated, svc: Svc) -> ReportOu
         principal, {"type": body.target.type, "id": body.target.id}, body.policy_item, body.note
     )
     return ReportOut(report_id=report_id)
+
+
+class OpenCaseIn(BaseModel):
+    target: TargetIn
+    policy_item: Annotated[str, Field(min_length=1, max_length=64, examples=["spam"])]
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+@router.post(
+    "/v1/moderation/cases",
+    status_code=201,
+    summary="Open a case on a moderator's own initiative, or join the open one (moderators)",
+    responses={200: {"description": "the target already had an open case: joined, returned"}},
+)
+async def open_case(
+    body: OpenCaseIn, principal: Authenticated, svc: Svc, response: Response
+) -> dict[str, Any]:
+    detail, opened = await svc.moderation.open_case(
+        principal, {"type": body.target.type, "id": body.target.id}, body.policy_item, body.note
+    )
+    if not opened:
+        response.status_code = 200
+    return detail.to_json()
 
 
 @router.get("/v1/moderation/cases", summary="The queue: severity first, then oldest (moderators)")

@@ -1,5 +1,8 @@
 """Reports and cases: every report opens or joins the one open case of its target.
 
+A moderator may also open a case on their own initiative (source ``moderator``):
+it is recorded as the moderator's own report, so the case reads the same way.
+
 A case keeps a snapshot of the target as first reported, the most severe policy
 item reported so far (which orders the queue: severity, then age), its reports,
 an assignee and internal notes. Reporters are recorded for moderators only;
@@ -136,6 +139,50 @@ class CaseDesk:
             return report_id
 
         result: str = await deps.writer.run(job)
+        return result
+
+    async def open_case(
+        self,
+        moderator: Principal,
+        target_type: str,
+        target_id: str,
+        policy_item: str,
+        note: str | None = None,
+    ) -> tuple[str, bool]:
+        """A moderator opens a case on their own initiative (source ``moderator``).
+
+        Joins the target's open case if there is one (adding the moderator's report to
+        it, its source unchanged). Returns ``(case id, whether it was opened now)``.
+        """
+        require_moderator(moderator)
+        deps = self._deps
+        target = targets.parse_target(target_type, target_id)
+        deps.policy.item(policy_item)
+        text = checked_text(note, field="note", max_chars=NOTE_MAX) if note else None
+
+        async def job(tx: WriteTx) -> tuple[str, bool]:
+            resolved = await targets.resolve(tx.conn, target, deps.public_url)
+            existing = await store.open_case(tx.conn, resolved.type.value, resolved.id)
+            case_id, _ = await open_or_join(
+                tx,
+                deps,
+                resolved,
+                policy_item,
+                Source.MODERATOR,
+                moderator.account_id,
+                text or None,
+            )
+            opened = existing is None
+            await audit(
+                tx,
+                moderator,
+                "case.open" if opened else "case.join",
+                case_id,
+                policy_item=policy_item,
+            )
+            return case_id, opened
+
+        result: tuple[str, bool] = await deps.writer.run(job)
         return result
 
     async def queue(

@@ -7,8 +7,10 @@ live as a ``moderation.notice`` event to all its devices), the case closed, the
 audit entry and the transparency-log entry — all committed together or not at all.
 
 Effects: ``remove_content`` and ``label`` change the content's row
-(kabar.moderation.targets); ``restrict_publishing`` is the action row itself
-(publishing checks kabar.moderation.restrictions); ``suspend`` sets the account's
+(kabar.moderation.targets; a removal also redacts the article's, or the public
+account's, ``article.published`` events: kabar.moderation.history);
+``restrict_publishing`` is the action row itself (publishing checks
+kabar.moderation.restrictions); ``suspend`` sets the account's
 status, which stops every token and closes every socket (the control bus).
 """
 
@@ -22,7 +24,7 @@ from kabar.delivery import control
 from kabar.delivery.writer import WriteTx
 from kabar.errors import Conflict, ErrorCode, InvalidRequest
 from kabar.ids import new_id
-from kabar.moderation import targets
+from kabar.moderation import history, targets
 from kabar.moderation.actions import Action
 from kabar.moderation.context import (
     DAY_MS,
@@ -228,6 +230,7 @@ class Enforcement:
     ) -> None:
         if chosen is Action.REMOVE_CONTENT:
             await targets.set_removed(tx.conn, target_type, target_id, tx.now_ms)
+            await history.redact(tx.conn, target_type, target_id)
         elif chosen is Action.LABEL:
             await targets.set_label(tx.conn, target_type, target_id, label)
         elif chosen is Action.SUSPEND and owner is not None:
@@ -285,6 +288,7 @@ class Enforcement:
         kind = TargetType(row.target_type)
         if chosen is Action.REMOVE_CONTENT:
             await targets.set_removed(tx.conn, kind, row.target_id, None)
+            await history.restore(tx.conn, kind, row.target_id, self._deps.public_url)
         elif chosen is Action.LABEL:
             await targets.set_label(tx.conn, kind, row.target_id, None)
         elif chosen is Action.SUSPEND and row.account_id is not None:

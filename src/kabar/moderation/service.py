@@ -72,6 +72,19 @@ class ModerationService:
             principal, target.get("type", ""), target.get("id", ""), policy_item, note
         )
 
+    async def open_case(
+        self,
+        moderator: Principal,
+        target: dict[str, str],
+        policy_item: str,
+        note: str | None = None,
+    ) -> tuple[CaseDetail, bool]:
+        """Open (or join) the target's case as a moderator: the case, and whether it is new."""
+        case_id, opened = await self.cases.open_case(
+            moderator, target.get("type", ""), target.get("id", ""), policy_item, note
+        )
+        return await self.cases.case(moderator, case_id), opened
+
     async def queue(
         self,
         moderator: Principal,

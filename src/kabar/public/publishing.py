@@ -56,7 +56,7 @@ async def go_live(
         summary = {**_fields(row), **values}
         appended = await tx.append_event(
             ev.ARTICLE_PUBLISHED,
-            _event_content(row, summary, author[1], public_url),
+            event_content(row, summary, author[1], public_url),
             feed_id=row.public_account_id,
         )
         values["feed_pos"] = appended.pos
@@ -103,9 +103,15 @@ class ArticlePublished(BaseModel):
     revision: int
 
 
-def _event_content(
+def event_content(
     row: Record, values: dict[str, Any], author: str, public_url: str
 ) -> dict[str, Any]:
+    """The ``article.published`` content for ``row`` (with its ``handle`` and
+    ``account_name``) and the article ``values`` it is published with.
+
+    Also what restores a redacted event (kabar.moderation.history), so a restored
+    event has exactly the shape going live gives it.
+    """
     return ArticlePublished(
         article_id=row.id,
         handle=row.handle,

@@ -238,3 +238,13 @@ async def replace_content(conn: Executor, pos: int, content_json: str) -> None:
 async def event_at(conn: Executor, pos: int) -> Record | None:
     result = await conn.execute(select(*EVENT_COLUMNS).where(events.c.pos == pos))
     return result.first()
+
+
+async def feed_events(conn: Executor, feed_id: str, type_: str) -> list[Record]:
+    """The position and stored content of every ``type_`` event on one feed channel."""
+    query = (
+        select(events.c.pos, events.c.content)
+        .where(events.c.feed_id == feed_id, events.c.type == type_)
+        .order_by(events.c.pos)
+    )
+    return list(await conn.execute(query))

@@ -209,3 +209,55 @@ async def test_suspending_a_reported_account_from_its_case_ends_its_sessions(
         assert acted.status_code == 303, acted.text[:500]
     suspended = await api.http.get("/v1/account", headers=impostor.headers)
     assert (suspended.status_code, suspended.json()["code"]) == (403, "account_suspended")
+
+
+async def test_a_moderator_opens_a_case_from_the_queue(server: RunningServer, api: Api) -> None:
+    author = await api.register()
+    await api.publish_keys(author)
+    account = await api.call(
+        "POST",
+        "/v1/public/accounts",
+        author,
+        json={"handle": f"h{author.username[-8:]}", "name": "Pill Shop", "kind": "media"},
+    )
+    moderator = await make_moderator(server, api)
+    async with Console(server.base_url) as browser:
+        assert (await browser.login(moderator.username)).status_code == 303
+        queue = await browser.get("/console")
+        assert_console_page(queue)
+        assert "Open a case" in queue.text
+        refused = await browser.submit(
+            "/console",
+            "/console/cases",
+            {"target_type": "public_account", "target_id": "@nobody_here", "policy_item": "spam"},
+        )
+        assert refused.status_code == 404
+        assert_console_page(refused, status=404)
+        assert "nobody_here" in refused.text  # the form keeps what was typed
+        opened = await browser.submit(
+            "/console",
+            "/console/cases",
+            {
+                "target_type": "public_account",
+                "target_id": f"@{account['handle']}",
+                "policy_item": "spam",
+                "note": "Only advertising.",
+            },
+        )
+        assert opened.status_code == 303, opened.text[:500]
+        page = await browser.get(opened.headers["location"])
+        assert "Case opened" in page.text
+        assert "Only advertising." in page.text
+        assert f"@{moderator.username}" in page.text
+        again = await browser.submit(
+            "/console",
+            "/console/cases",
+            {"target_type": "public_account", "target_id": account["id"], "policy_item": "spam"},
+        )
+        assert again.status_code == 303
+        assert again.headers["location"] == opened.headers["location"].replace("opened", "joined")
+        listed = await browser.get("/console")
+        assert "moderator" in listed.text
+    case = await api.call("GET", "/v1/moderation/cases?status=open", moderator)
+    mine = [c for c in case["cases"] if c["target"]["id"] == account["id"]]
+    assert [(c["source"], c["report_count"]) for c in mine] == [("moderator", 2)]

@@ -1,6 +1,7 @@
 """The queue and the case page: what was reported, by whom, and the forms to act on it.
 
-``/console`` lists cases (open by default; severity first, then oldest);
+``/console`` lists cases (open by default; severity first, then oldest) and has
+the form to open a case on the moderator's own initiative (``POST /console/cases``);
 ``/console/cases/{id}`` shows the reported content as it was when reported,
 the reports (reporter names are shown here, to moderators only), notes,
 earlier actions and appeals, and the forms to assign, note and act. Acting
@@ -44,6 +45,14 @@ DONE = {
     "noted": "Note added.",
     "assigned": "Assignment saved.",
     "acted": "Action taken. The case is closed and the owner has been notified.",
+    "opened": "Case opened. Its source is moderator.",
+    "joined": "This already had an open case: your report joined it.",
+}
+TARGET_TYPES = {
+    "article": "Article (id)",
+    "comment": "Comment (id)",
+    "public_account": "Public account (id or @handle)",
+    "account": "Account (id or @username)",
 }
 LongText = Annotated[str, Form(max_length=10_000)]
 
@@ -61,8 +70,22 @@ async def queue(
     assigned: Annotated[str, Query(max_length=40)] = "",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
+    return await _queue_page(who, svc, templates, status, assigned, cursor)
+
+
+async def _queue_page(
+    who: Moderator,
+    svc: Services,
+    templates: ConsoleTemplates,
+    status: str = "open",
+    assigned: str = "",
+    cursor: str | None = None,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+    form: dict[str, Any] | None = None,
+) -> HTMLResponse:
     status = status if status in STATUSES else "open"
-    error = None
     try:
         page = await svc.moderation.queue(who.principal, status, assigned or None, cursor, 50)
     except KabarError as exc:  # a stale cursor: show the first page and say why
@@ -71,6 +94,7 @@ async def queue(
     return templates.render(
         "queue.html",
         who,
+        status_code=status_code,
         active="queue",
         cases=page.items,
         next_cursor=page.next,
@@ -78,8 +102,42 @@ async def queue(
         assigned=assigned,
         statuses=STATUSES,
         titles=_titles(svc),
+        items=svc.moderation.policy_items(),
+        target_types=TARGET_TYPES,
         error=error,
+        form=form or {},
     )
+
+
+@router.post("/cases", response_model=None)
+async def open_case(
+    who: Posting,
+    svc: Svc,
+    templates: ConsoleTemplates,
+    target_type: Annotated[str, Form(max_length=32)] = "",
+    target_id: Annotated[str, Form(max_length=200)] = "",
+    policy_item: Annotated[str, Form(max_length=64)] = "",
+    note: LongText = "",
+) -> Response:
+    """Open a case on the moderator's own initiative (or join the target's open one)."""
+    form = {
+        "target_type": target_type,
+        "target_id": target_id,
+        "policy_item": policy_item,
+        "note": note,
+    }
+    try:
+        case, opened = await svc.moderation.open_case(
+            who.principal,
+            {"type": target_type, "id": target_id.strip()},
+            policy_item,
+            note.strip() or None,
+        )
+    except KabarError as exc:
+        return await _queue_page(
+            who, svc, templates, error=exc.detail, status_code=_status_code(exc), form=form
+        )
+    return _back(case.summary.id, "opened" if opened else "joined")
 
 
 def _titles(svc: Services) -> dict[str, str]:
