@@ -1,4 +1,4 @@
-"""Photo-like test images (as in tests/moderation/test_hashing.py) and their encodings."""
+"""Photo-like test images for the hash-matching tests, and their encodings."""
 
 from __future__ import annotations
 

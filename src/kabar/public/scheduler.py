@@ -93,8 +93,15 @@ class Scheduler:
     async def _publish(self, article_id: str) -> int:
         async with self._db.read() as conn:
             row = await store.by_id(conn, article_id)
-        if row is None:
-            return 0
+            if row is None:
+                return 0
+            # A held article comes back every pass: skip it before rendering its text and
+            # queueing a writer job (the job checks again, in case a restriction just began).
+            revision = await store.revision(conn, article_id, row.revision)
+            if revision is not None and await publishing_restricted(
+                conn, revision.account_id, int(time.time() * 1000)
+            ):
+                return 0
         text = await self._workers.run(indexing.article_text, row.html)
 
         async def job(tx: WriteTx) -> int:

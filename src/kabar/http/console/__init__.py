@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
+from kabar.http import transparency_report
 from kabar.http.console import appeals, auth, authority, cases, hash_lists, session
 from kabar.http.templating import Pages
 
@@ -47,8 +48,6 @@ def _route_paths() -> dict[str, str]:
     Read from the routers' own route lists (app.url_path_for would walk every included
     router and cost ~0.3 s per lookup at each server start).
     """
-    from kabar.http import transparency_report  # a sibling page module, imported late
-
     routers = [m.router for m in (auth, cases, appeals, authority, hash_lists)]
     routers.append(transparency_report.router)
     return {
