@@ -63,6 +63,7 @@ from kabar.http import (
     transparency_report,
     webapp,
 )
+from kabar.http.hot import HotRoutes
 from kabar.http.middleware import BodyLimit, RequestMetrics, StorageOutages
 from kabar.http.security import SecurityHeaders
 from kabar.http.templating import Pages
@@ -331,6 +332,8 @@ def create_app(config: Config, *, run_migrations: bool = False, freeze_gc: bool 
     app.add_middleware(StorageOutages)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics)
+    if config.server.hot_routes:  # outermost: it answers its routes before all the rest
+        app.add_middleware(HotRoutes, max_body_bytes=config.limits.request_max_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -62,6 +62,9 @@ class ServerConfig:
     log_json: bool = True
     # Trust X-Forwarded-For from these proxies when computing the client address.
     trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    # Answer the send and sync routes in kabar.http.hot, not through FastAPI (same API,
+    # a fraction of the CPU). Off only to compare the two paths.
+    hot_routes: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,10 +39,11 @@ def server_config(database_url: str, data_dir: Path, **sections: Mapping[str, An
 
 
 class RunningServer:
-    def __init__(self, base_url: str, services: Services | None) -> None:
+    def __init__(self, base_url: str, services: Services | None, app: Any = None) -> None:
         self.base_url = base_url
         self.ws_url = base_url.replace("http://", "ws://")
         self._services = services
+        self.app = app  # the ASGI application, when in-process
 
     @property
     def services(self) -> Services:
@@ -73,7 +74,7 @@ async def serve_in_process(config: Config) -> AsyncIterator[RunningServer]:
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield RunningServer(f"http://127.0.0.1:{port}", app.state.services)
+        yield RunningServer(f"http://127.0.0.1:{port}", app.state.services, app)
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):

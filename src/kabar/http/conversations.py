@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from kabar.conversations.service import ConversationInfo, Envelope
-from kabar.http.deps import Authenticated, AuthenticatedCaller, Svc
+from kabar.http.deps import Authenticated, AuthenticatedCaller, Caller, Svc
 from kabar.http.problems import ERROR_RESPONSES
+from kabar.services import Services
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"], responses=ERROR_RESPONSES)
 
@@ -200,6 +201,15 @@ async def send_message(
     caller: AuthenticatedCaller,
     svc: Svc,
 ) -> JSONResponse:
+    # The hottest route: answer with a plain dict, skipping response-model validation.
+    # kabar.http.hot answers it too, through the same function.
+    return JSONResponse(await send_envelope(svc, caller, conversation_id, txn_id, body))
+
+
+async def send_envelope(
+    svc: Services, caller: Caller, conversation_id: str, txn_id: str, body: EnvelopeIn
+) -> dict[str, Any]:
+    """Send one message; the answer's body (a :class:`SentOut`)."""
     sent = await svc.conversations.send(
         caller.principal,
         conversation_id,
@@ -214,17 +224,14 @@ async def send_message(
         caller.address,
     )
     event = sent.event
-    # The hottest route: answer with a plain dict, skipping response-model validation.
-    return JSONResponse(
-        {
-            "event_id": event.event_id,
-            "seq": event.seq or 0,
-            "token": f"s{event.pos}",
-            "ts": event.ts,
-            "franking_tag": event.franking_tag,
-            "duplicate": sent.duplicate,
-        }
-    )
+    return {
+        "event_id": event.event_id,
+        "seq": event.seq or 0,
+        "token": f"s{event.pos}",
+        "ts": event.ts,
+        "franking_tag": event.franking_tag,
+        "duplicate": sent.duplicate,
+    }
 
 
 @router.delete(

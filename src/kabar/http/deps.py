@@ -36,8 +36,13 @@ async def authenticate(request: Request) -> Principal:
 def client_address(request: Request | WebSocket) -> str:
     """The client's IP; X-Forwarded-For is believed only from a configured proxy."""
     peer = request.client.host if request.client else "unknown"
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer in request.app.state.services.config.server.trusted_proxies:
+    trusted = request.app.state.services.config.server.trusted_proxies
+    return address_behind(peer, request.headers.get("x-forwarded-for"), trusted)
+
+
+def address_behind(peer: str, forwarded: str | None, trusted_proxies: tuple[str, ...]) -> str:
+    """``peer``, or the first X-Forwarded-For address when ``peer`` is a trusted proxy."""
+    if forwarded and peer in trusted_proxies:
         candidate = forwarded.split(",")[0].strip()
         try:
             return str(ipaddress.ip_address(candidate))

@@ -102,16 +102,21 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        reference = secrets.token_hex(6)
-        log.error("unhandled error (reference %s)", reference, exc_info=exc)
-        body = {
-            "type": f"https://kabar.dev/problems/{ErrorCode.INTERNAL.value}",
-            "title": "Internal error",
-            "status": 500,
-            "detail": f"something went wrong on our side (reference {reference})",
-            "code": ErrorCode.INTERNAL.value,
-        }
-        return problem_response(500, body)
+        return unexpected(exc)
+
+
+def unexpected(exc: BaseException) -> JSONResponse:
+    """A generic 500; the error is logged under a reference the answer quotes."""
+    reference = secrets.token_hex(6)
+    log.error("unhandled error (reference %s)", reference, exc_info=exc)
+    body = {
+        "type": f"https://kabar.dev/problems/{ErrorCode.INTERNAL.value}",
+        "title": "Internal error",
+        "status": 500,
+        "detail": f"something went wrong on our side (reference {reference})",
+        "code": ErrorCode.INTERNAL.value,
+    }
+    return problem_response(500, body)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

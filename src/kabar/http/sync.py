@@ -8,14 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
+from kabar.accounts.models import Principal
 from kabar.delivery.sync import SyncPage
 from kabar.http.conversations import Event
 from kabar.http.deps import Authenticated, AuthenticatedCaller, Svc
 from kabar.http.problems import ERROR_RESPONSES
 from kabar.ids import decode_token, encode_token
 from kabar.keys.service import KeyCounts
+from kabar.services import Services
 
 router = APIRouter(prefix="/v1", tags=["sync"], responses=ERROR_RESPONSES)
+JSON = "application/json"
 
 
 class ToDeviceMessage(BaseModel):
@@ -90,11 +93,19 @@ async def sync(
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> Response:
+    # kabar.http.hot answers this route too, through the same function.
+    return Response(await sync_page(svc, principal, since, timeout, limit), media_type=JSON)
+
+
+async def sync_page(
+    svc: Services, principal: Principal, since: str | None, timeout_ms: int, limit: int
+) -> bytes:
+    """One sync (long-polling up to ``timeout_ms``); the answer's body (a :class:`SyncOut`)."""
     after = decode_token(since)
-    timeout = min(timeout, svc.config.stream.long_poll_max_ms)
-    page = await svc.sync.sync(principal.account_id, principal.device_id, after, timeout, limit)
+    timeout_ms = min(timeout_ms, svc.config.stream.long_poll_max_ms)
+    page = await svc.sync.sync(principal.account_id, principal.device_id, after, timeout_ms, limit)
     counts = await svc.keys.counts(principal.device_id)
-    return Response(sync_body(page, counts), media_type="application/json")
+    return sync_body(page, counts)
 
 
 class PositionOut(BaseModel):
