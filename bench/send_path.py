@@ -63,7 +63,7 @@ class Counters:
 
         aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
 
-        @event.listens_for(services.database.write_engine.sync_engine, "before_cursor_execute")
+        @event.listens_for(services.database.sync_write_engine, "before_cursor_execute")
         def _count(*_: Any) -> None:
             self.statements += 1
 
@@ -226,9 +226,9 @@ async def main(a: argparse.Namespace) -> None:
     config = load_config(
         env={},
         overrides={
-            "data_dir": str(tmp),
             "database": {"url": f"sqlite:///{tmp / 'kabar.db'}"},
             "media": {"directory": str(tmp / "media")},
+            "transparency": {"key_file": str(tmp / "transparency-log.key")},
             "rate_limits": {"enabled": False},
             "security": {"argon2_memory_kib": 1024, "argon2_time_cost": 1},
         },

@@ -196,9 +196,7 @@ class CountingApp:
 
 def count_fastapi_requests(server: RunningServer) -> CountingApp | None:
     """Put a counter under the hot layer (None when the layer is off)."""
-    layer = server.app.middleware_stack
-    while layer is not None and type(layer).__name__ != "HotRoutes":
-        layer = getattr(layer, "app", None)
+    layer = server.app.hot
     if layer is None:
         return None
     counter = CountingApp(layer.app)

@@ -289,6 +289,13 @@ class WriteTx:
         self.to_device_rows = []
 
 
+def _time_out(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(
+            Unavailable("the write did not commit in time; retry with the same txn_id")
+        )
+
+
 class Writer:
     """Owns the writer connection and the job queue."""
 
@@ -347,14 +354,15 @@ class Writer:
         except asyncio.QueueFull:
             raise Unavailable("the server is saturated; retry shortly", retry_after=1) from None
         metrics.WRITER_QUEUE.set(self._queue.qsize())
+        # A timer instead of wait_for(shield(...)): that is two more tasks or futures per
+        # write. A job that commits after its timer fired is simply not answered.
+        timer = job.future.get_loop().call_later(
+            self._config.commit_timeout_seconds, _time_out, job.future
+        )
         try:
-            return await asyncio.wait_for(
-                asyncio.shield(job.future), timeout=self._config.commit_timeout_seconds
-            )
-        except TimeoutError:
-            raise Unavailable(
-                "the write did not commit in time; retry with the same txn_id"
-            ) from None
+            return await job.future
+        finally:
+            timer.cancel()
 
     async def _loop(self) -> None:
         while True:

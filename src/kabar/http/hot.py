@@ -4,8 +4,9 @@ Sending a message (``PUT /v1/conversations/{id}/messages/{txn_id}``) and syncing
 (``GET /v1/sync``) are nearly every request a busy server answers. Through FastAPI each
 paid for dependency solving, a dozen nested ASGI layers and four middlewares before
 kabar's own code ran — most of a send's server CPU (docs/performance.md), and under the
-GIL that capped how many sends one process could take. This layer, the outermost
-middleware, answers exactly those two routes itself: the same services through the same
+GIL that capped how many sends one process could take. This layer, which
+``kabar.app.KabarApp`` calls first, ahead of FastAPI and every middleware, answers exactly
+those two routes itself: the same services through the same
 functions (``send_envelope``, ``sync_page``), the same authentication, problem documents,
 security headers and metrics.
 
@@ -51,10 +52,14 @@ _JSON_HEADERS = [(b"content-type", b"application/json")] + [
     (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in ALWAYS.items()
 ]
 _SECURITY_HEADERS = _JSON_HEADERS[1:]
+_counted: dict[tuple[str, int], tuple[Any, Any]] = {}  # each route has one method
 
 
 class HotRoutes:
-    """ASGI middleware answering the send and sync routes directly (see the module doc)."""
+    """ASGI wrapper answering the send and sync routes directly (see the module doc).
+
+    ``app`` is the full application, for every other request. ``scope["app"]`` must be the
+    FastAPI application (its ``state.services``)."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -179,8 +184,14 @@ async def _measured(
         )
         await send({"type": "http.response.body", "body": body})
     finally:
-        metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
-        metrics.HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
+        counted = _counted.get((route, status))
+        if counted is None:  # labels() takes a lock and builds a key: do it once per pair
+            counted = _counted[route, status] = (
+                metrics.HTTP_REQUESTS.labels(method, route, str(status)),
+                metrics.HTTP_LATENCY.labels(route),
+            )
+        counted[0].inc()
+        counted[1].observe(time.perf_counter() - started)
 
 
 def _problem(response: Any) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
