@@ -3,12 +3,15 @@
 A run of message sends is checked and stored by a handful of set-based
 statements. They run on every batch, so they skip SQLAlchemy's statement
 construction and compilation (measured at ~100 µs a statement here, more than
-SQLite needs to execute them) and go through ``Connection.exec_driver_sql``
-with SQL written once below, portable between SQLite and PostgreSQL; only the
-placeholder style differs. Everything else — and every other query in kabar —
-uses SQLAlchemy Core. The writer runs these through ``run_sync``: on SQLite one
-hop to the writer's thread for the whole batch (``store/threaded.py``), on
-PostgreSQL the same code drives asyncpg through SQLAlchemy's greenlet bridge.
+SQLite needs to execute them): SQL written once below, portable between SQLite
+and PostgreSQL, where only the placeholder style differs. On SQLite they go
+straight to the driver's connection, inside the transaction SQLAlchemy began
+(``exec_driver_sql`` still cost ~40 µs a SELECT against the driver's ~13); on
+PostgreSQL through ``Connection.exec_driver_sql``. Everything else — and every
+other query in kabar — uses SQLAlchemy Core. The writer runs these through
+``run_sync``: on SQLite one hop to the writer's thread for the whole batch
+(``store/threaded.py``), on PostgreSQL the same code drives asyncpg through
+SQLAlchemy's greenlet bridge.
 """
 
 from __future__ import annotations
@@ -16,11 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
-
-from kabar.store.rows import Record
 
 EVENT_FIELDS = (
     "pos",
@@ -75,12 +76,36 @@ def _dialect_sql(sql: str, dialect: str) -> str:
     return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
 
 
+class StoredEvent(NamedTuple):
+    """An ``events`` row as the write path reads it back (a repeated txn_id's original)."""
+
+    pos: int
+    type: str
+    conversation_id: str | None
+    seq: int | None
+    target_account: str | None
+    feed_id: str | None
+    sender_account: str | None
+    sender_device: str | None
+    txn_id: str | None
+    created_at: int
+    content: str
+    franking_tag: str | None
+
+
 def _run(conn: Connection, sql: str, params: Any = ()) -> Any:
+    """Run ``sql``; the result iterates as tuples and has ``fetchone``, on either database."""
+    if conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        if isinstance(params, list):
+            return driver.executemany(sql, params)
+        return driver.execute(sql, params)
     return conn.exec_driver_sql(_dialect_sql(sql, conn.dialect.name), params)
 
 
 def read_position(conn: Connection, *, lock: bool) -> int:
-    return int(_run(conn, _READ_POSITION + (" FOR UPDATE" if lock else "")).scalar_one())
+    return int(_run(conn, _READ_POSITION + (" FOR UPDATE" if lock else "")).fetchone()[0])
 
 
 def write_position(conn: Connection, pos: int) -> None:
@@ -89,14 +114,13 @@ def write_position(conn: Connection, pos: int) -> None:
 
 def events_by_txn(
     conn: Connection, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], Record]:
+) -> dict[tuple[str, str], StoredEvent]:
     pairs = list(keys)
     if not pairs:
         return {}
     params = tuple(value for pair in pairs for value in pair)
-    return {
-        (row.sender_device, row.txn_id): row for row in _run(conn, _txn_sql(len(pairs)), params)
-    }
+    rows = (StoredEvent(*row) for row in _run(conn, _txn_sql(len(pairs)), params))
+    return {(row.sender_device or "", row.txn_id or ""): row for row in rows}
 
 
 def memberships_and_seqs(
@@ -109,9 +133,9 @@ def memberships_and_seqs(
     params = tuple(value for pair in wanted for value in pair)
     members: set[tuple[str, str]] = set()
     seqs: dict[str, int] = {}
-    for row in _run(conn, _membership_sql(len(wanted)), params):
-        members.add((row.conversation_id, row.account_id))
-        seqs[row.conversation_id] = int(row.last_seq)
+    for conversation_id, account_id, last_seq in _run(conn, _membership_sql(len(wanted)), params):
+        members.add((conversation_id, account_id))
+        seqs[conversation_id] = int(last_seq)
     return members, seqs
 
 
