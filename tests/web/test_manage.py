@@ -16,7 +16,7 @@ from playwright.async_api import expect
 from support.api import Api, ApiError, unique_name
 from support.browser import PHONE, WebUser
 from support.clients import People
-from support.public import unique_handle
+from support.public import create_account, unique_handle
 from support.server import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -220,3 +220,64 @@ async def test_an_owner_creates_an_account_adds_an_editor_who_publishes_and_remo
         await api.close()
         await owner.close()
         await editor.close()
+
+
+async def test_an_owner_hands_over_to_a_second_owner_steps_down_and_leaves(
+    browser: Any, web_server: RunningServer, people: People
+) -> None:
+    partner = await people.register("partner")
+    owner = await WebUser.sign_up(browser, web_server.base_url, "handover", viewport=PHONE)
+    api = Api(web_server.base_url)
+    page = owner.page
+    page.on("dialog", lambda dialog: dialog.accept())  # "Leave @…?"
+    handle = unique_handle("kiosk")
+    try:
+        as_owner = await api.login(owner.username)
+        await create_account(api, as_owner, handle, name="The Kiosk")
+        roles = f"/v1/public/accounts/{handle}/members"
+
+        await page.get_by_role("link", name="Public", exact=True).click()
+        await page.get_by_role("link", name="Write", exact=True).click()
+        row = page.locator(f'li[data-handle="{handle}"]')
+        await expect(row).to_contain_text("owner")
+        await row.get_by_role("link", name="Manage").click()
+        me = page.locator(f'li[data-member="{owner.username}"]')
+
+        # Alone, the owner cannot leave (the confirmation is accepted; the server refuses).
+        await me.get_by_role("button", name="Leave").click()
+        await expect(me.get_by_role("alert")).to_contain_text("is the only owner")
+        assert [m["role"] for m in (await api.call("GET", roles, as_owner))["members"]] == ["owner"]
+
+        # A second owner, then stepping down: the page turns read only.
+        add = page.locator("form", has=page.get_by_role("heading", name="Add a member"))
+        await add.get_by_label("Username").fill(partner.username)
+        await add.get_by_label("Role").select_option("owner")
+        await add.get_by_role("button", name="Add member").click()
+        await expect(page.locator(".manage [role=status]")).to_have_text(
+            f"@{partner.username} is an owner of @{handle}."
+        )
+        await me.get_by_label(f"Role of @{owner.username}").select_option("editor")
+        await expect(page.locator(".manage [role=status]")).to_have_text(
+            f"@{owner.username} is now an editor."
+        )
+        await expect(page.get_by_text("You are an editor here")).to_be_visible()
+        await expect(page.get_by_role("button", name="Save profile")).to_have_count(0)
+        await expect(me.locator(".role")).to_have_text("editor")
+        await owner.screenshot("phone-manage-stepped-down")
+        members = (await api.call("GET", roles, as_owner))["members"]
+        assert sorted((m["username"], m["role"]) for m in members) == sorted(
+            [(owner.username, "editor"), (partner.username, "owner")]
+        )
+
+        # Leaving: back to Write, which no longer lists the account.
+        await me.get_by_role("button", name="Leave").click()
+        await page.wait_for_url(re.compile(r".*#/p/write$"))
+        await expect(
+            page.get_by_text("You do not write for any public account yet")
+        ).to_be_visible()
+        assert [m.username for m in await partner.public.members(handle)] == [partner.username]
+        assert (await api.call("GET", "/v1/public/memberships", as_owner))["accounts"] == []
+        assert owner.errors == []
+    finally:
+        await api.close()
+        await owner.close()
