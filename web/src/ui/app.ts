@@ -8,8 +8,8 @@ import type { Subscription } from "../publicApi";
 import { renderChat } from "./chat";
 import { errorText, h, replace } from "./dom";
 import { renderDrafts, renderEditor, renderWriteHome } from "./editor";
-import { loadNotices, renderNotices } from "./notices";
 import { renderCreateAccount, renderManage } from "./manage";
+import { loadNotices, renderNotices } from "./notices";
 import { renderDevices, renderInfo, renderNew } from "./panels";
 import { renderAccount, renderArticle, renderExplore, renderFeed, type View } from "./public";
 

@@ -4,11 +4,11 @@
 // editors see the same page read only, and may leave. The server decides (kabar.public.
 // permissions) and its refusals are shown where they belong (ui/fields.ts).
 // Routes: #/p/write/new (create), #/p/manage/@handle.
+import { ApiError } from "../api";
 import type { Client } from "../client";
 import { KINDS, type PublicAccount, type PublicMember } from "../publicApi";
-import { ApiError } from "../api";
-import { checkedForm } from "./fields";
 import { errorText, h, replace, time } from "./dom";
+import { checkedForm } from "./fields";
 import { safeHref } from "./html";
 import { heading, publicTabs, type View } from "./public";
 
