@@ -151,7 +151,8 @@ async def test_an_editor_writes_previews_schedules_and_publishes_signed_in_the_b
     try:
         await page.get_by_role("link", name="Public", exact=True).click()
         await page.get_by_role("link", name="Write", exact=True).click()
-        await page.locator(f'li[data-handle="{handle}"]').get_by_role("link").click()
+        account = page.locator(f'li[data-handle="{handle}"]')
+        await account.get_by_role("link", name=f"The Desk @{handle}").click()
         await page.get_by_role("link", name="New article").click()
 
         await page.get_by_label("Markdown").fill(markdown)

@@ -1,11 +1,13 @@
 // kabar's HTTP API (/v1, docs/api.md): one function per call the app makes.
-// Errors are RFC 9457 problem documents; `ApiError.code` is the stable code.
+// Errors are RFC 9457 problem documents; `ApiError.code` is the stable code, and
+// `ApiError.problem` the whole document (with `field` or `errors` when input was refused).
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     detail: string,
+    readonly problem: Record<string, unknown> = {},
   ) {
     super(detail || code || `HTTP ${status}`);
   }
@@ -44,7 +46,7 @@ export class Api {
         continue;
       }
       const text = await response.text();
-      let data: Record<string, string> = {};
+      let data: Record<string, unknown> = {};
       try {
         data = text ? JSON.parse(text) : {};
       } catch {
@@ -52,7 +54,8 @@ export class Api {
       }
       if (!response.ok) {
         if (response.status === 401 && this.token) this.onSignedOut();
-        throw new ApiError(response.status, data.code ?? "", data.detail ?? data.title ?? "");
+        const str = (key: string) => (typeof data[key] === "string" ? (data[key] as string) : "");
+        throw new ApiError(response.status, str("code"), str("detail") || str("title"), data);
       }
       return data as T;
     }

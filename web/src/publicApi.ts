@@ -29,6 +29,17 @@ export interface PublicAccount {
   label?: string | null;
 }
 
+/** A public account's kinds, shown as a label next to its name (kabar.public.models.Kind). */
+export const KINDS = ["individual", "organisation", "media", "government", "company"] as const;
+
+/** An owner or editor of a public account (GET …/members). */
+export interface PublicMember {
+  username: string;
+  display_name: string;
+  role: "owner" | "editor";
+  added_at: number;
+}
+
 export interface Article {
   id: string;
   handle: string;
@@ -181,6 +192,37 @@ export class PublicApi {
 
   memberships() {
     return this.api.call<{ accounts: PublicAccount[] }>("GET", "/v1/public/memberships");
+  }
+
+  createAccount(fields: { handle: string; name: string; kind: string; bio: string }) {
+    return this.api.call<PublicAccount>("POST", "/v1/public/accounts", fields);
+  }
+
+  updateAccount(handle: string, changes: { name?: string; kind?: string; bio?: string }) {
+    return this.api.call<PublicAccount>("PATCH", `/v1/public/accounts/${enc(handle)}`, changes);
+  }
+
+  /** The body is the image itself; the server re-encodes it and strips its metadata. */
+  uploadAvatar(handle: string, file: Blob) {
+    return this.api.call<PublicAccount>("PUT", `/v1/public/accounts/${enc(handle)}/avatar`, undefined, { raw: file });
+  }
+
+  removeAvatar(handle: string) {
+    return this.api.call<PublicAccount>("DELETE", `/v1/public/accounts/${enc(handle)}/avatar`);
+  }
+
+  members(handle: string) {
+    return this.api.call<{ members: PublicMember[] }>("GET", `/v1/public/accounts/${enc(handle)}/members`);
+  }
+
+  /** Add a member, or change the role of one already there. */
+  putMember(handle: string, username: string, role: string) {
+    return this.api.call<{ members: PublicMember[] }>("PUT", `/v1/public/accounts/${enc(handle)}/members/${enc(username)}`, { role });
+  }
+
+  /** Remove a member (owners), or leave (your own username). */
+  removeMember(handle: string, username: string) {
+    return this.api.call("DELETE", `/v1/public/accounts/${enc(handle)}/members/${enc(username)}`);
   }
 
   drafts(handle: string) {

@@ -1,12 +1,14 @@
 // The signed-in app: three sections — Chats (conversation list, chat, conversation info, new
 // chat, devices), Public (feed, explore, accounts, articles, the editor) and Notices — and a
 // link to the moderation console for moderators and admins. Routes live in the URL hash:
-// #/c/<id>, #/c/<id>/info, #/new, #/devices; #/p… (ui/public.ts, ui/editor.ts); #/notices.
+// #/c/<id>, #/c/<id>/info, #/new, #/devices; #/p… (ui/public.ts, ui/editor.ts, ui/manage.ts);
+// #/notices.
 import type { Client, Conversation } from "../client";
 import type { Subscription } from "../publicApi";
 import { renderChat } from "./chat";
 import { errorText, h, replace } from "./dom";
 import { renderDrafts, renderEditor, renderWriteHome } from "./editor";
+import { renderCreateAccount, renderManage } from "./manage";
 import { loadNotices, renderNotices } from "./notices";
 import { renderDevices, renderInfo, renderNew } from "./panels";
 import { renderAccount, renderArticle, renderExplore, renderFeed, type View } from "./public";
@@ -133,6 +135,8 @@ export function renderApp(root: HTMLElement, client: Client, onSignedOut: () => 
     else if (parts[1] === "devices") view = renderDevices(main, client);
     else if (parts[1] === "notices") view = renderNotices(main, client, () => void refreshNotices());
     else if (parts[1] === "p" && parts[2] === "explore") view = renderExplore(main, client, new URLSearchParams(search).get("q") ?? "");
+    else if (parts[1] === "p" && parts[2] === "write" && parts[3] === "new") view = renderCreateAccount(main, client);
+    else if (parts[1] === "p" && parts[2] === "manage" && handle(parts[3])) view = renderManage(main, client, handle(parts[3])!, new URLSearchParams(search).has("created"));
     else if (parts[1] === "p" && parts[2] === "write" && handle(parts[3]) && parts[4]) view = renderEditor(main, client, handle(parts[3])!, parts[4] === "new" ? null : parts[4]);
     else if (parts[1] === "p" && parts[2] === "write" && handle(parts[3])) view = renderDrafts(main, client, handle(parts[3])!);
     else if (parts[1] === "p" && parts[2] === "write") view = renderWriteHome(main, client);

@@ -4,10 +4,11 @@
 // (POST /v1/public/preview), save draft, schedule, publish and unpublish. Publishing signs
 // the revision here with this device's Ed25519 key (crypto/authorship.ts), exactly as the
 // Python SDK does; the server refuses anything the signature does not cover.
-// Routes: #/p/write, #/p/write/@handle, #/p/write/@handle/<article id | new>.
+// Routes: #/p/write, #/p/write/@handle, #/p/write/@handle/<article id | new>. Creating and
+// managing a public account is ui/manage.ts.
 import type { Client } from "../client";
 import { revisionPayload, rfc3339Utc } from "../crypto/authorship";
-import type { Article } from "../publicApi";
+import type { Article, PublicAccount } from "../publicApi";
 import { errorText, h, replace, time } from "./dom";
 import { articleFragment } from "./html";
 import { heading, publicTabs, type View } from "./public";
@@ -17,16 +18,20 @@ const PREVIEW_DELAY_MS = 350;
 export function renderWriteHome(main: HTMLElement, client: Client): View {
   const status = h("p", { class: "error", role: "alert" });
   const list = h("ul", { class: "accounts" });
-  replace(main, heading("Write"), publicTabs("write"), status, h("section", { class: "panel" }, h("p", { class: "hint" }, "Public accounts you own or edit."), list));
+  const create = h("a", { href: "#/p/write/new", class: "button" }, "New public account");
+  replace(main, heading("Write"), publicTabs("write"), status, h("section", { class: "panel" }, h("p", { class: "hint" }, "Public accounts you own or edit."), list, h("p", {}, create)));
+  const item = (a: PublicAccount) =>
+    h(
+      "li",
+      { "data-handle": a.handle },
+      h("a", { href: `#/p/write/@${a.handle}` }, h("strong", {}, a.name), ` @${a.handle}`),
+      h("span", { class: "hint" }, ` · ${a.my_role ?? ""} · `),
+      h("a", { href: `#/p/manage/@${a.handle}`, class: "hint" }, a.my_role === "owner" ? "Manage" : "Members"),
+    );
   client.public
     .memberships()
     .then(({ accounts }) =>
-      replace(
-        list,
-        accounts.length
-          ? accounts.map((a) => h("li", { "data-handle": a.handle }, h("a", { href: `#/p/write/@${a.handle}` }, h("strong", {}, a.name), ` @${a.handle}`), h("span", { class: "hint" }, ` · ${a.my_role ?? ""}`)))
-          : h("li", { class: "empty" }, "You do not write for any public account yet. An owner can add you as an editor."),
-      ),
+      replace(list, accounts.length ? accounts.map(item) : h("li", { class: "empty" }, "You do not write for any public account yet. Create one, or ask an owner to add you as an editor.")),
     )
     .catch((err) => (status.textContent = errorText(err)));
   return { update: () => undefined };
@@ -47,7 +52,7 @@ export function renderDrafts(main: HTMLElement, client: Client, handle: string):
     h(
       "section",
       { class: "panel" },
-      h("p", {}, h("a", { href: `#/p/write/@${handle}/new`, class: "button" }, "New article")),
+      h("p", { class: "actions" }, h("a", { href: `#/p/write/@${handle}/new`, class: "button" }, "New article"), h("a", { href: `#/p/manage/@${handle}` }, "Account and members")),
       h("h3", {}, "Drafts, scheduled and unpublished"),
       drafts,
       h("h3", {}, "Published"),

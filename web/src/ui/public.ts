@@ -204,12 +204,13 @@ export function renderAccount(main: HTMLElement, client: Client, handle: string)
       const a = account!;
       replace(
         profile,
+        a.avatar_url && safeHref(a.avatar_url) !== "#" ? h("img", { class: "avatar", src: safeHref(a.avatar_url), alt: "", width: 64, height: 64 }) : null,
         h("h3", { class: "name" }, a.name, a.verification ? h("span", { class: "badge", title: a.verification.note }, "verified") : null),
         h("p", { class: "hint" }, `@${a.handle} · ${a.kind} · `, count),
         moderationLabel(a.label),
         a.bio ? h("p", {}, a.bio) : null,
         h("p", { class: "actions" }, subscribe, notifyLabel),
-        h("p", { class: "hint" }, h("a", { href: safeHref(a.url), target: "_blank", rel: "noopener" }, "Open on the web"), " · ", h("a", { href: safeHref(`${a.url}/feed.atom`) }, "Atom feed"), a.my_role ? [" · ", h("a", { href: `#/p/write/@${a.handle}` }, "Write for this account")] : null),
+        h("p", { class: "hint" }, h("a", { href: safeHref(a.url), target: "_blank", rel: "noopener" }, "Open on the web"), " · ", h("a", { href: safeHref(`${a.url}/feed.atom`) }, "Atom feed"), a.my_role ? [" · ", h("a", { href: `#/p/write/@${a.handle}` }, "Write for this account"), " · ", h("a", { href: `#/p/manage/@${a.handle}` }, a.my_role === "owner" ? "Manage" : "Members")] : null),
         a.my_role ? null : reportControl(client, { type: "public_account", id: a.handle }, "account"),
       );
       await articles.page();
