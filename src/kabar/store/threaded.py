@@ -15,7 +15,9 @@ It offers the subset of ``AsyncConnection`` the writer and offline tools use
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
+import queue
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar, cast
@@ -42,18 +44,63 @@ class _NoRows:
         self.rowcount = rowcount
 
 
+class _Thread:
+    """One thread running the calls handed to it, in order, answering asyncio futures.
+
+    Leaner than a one-worker ``ThreadPoolExecutor``: a ``SimpleQueue`` put to start a call
+    and one ``call_soon_threadsafe`` to answer it, where ``run_in_executor`` adds a lock,
+    a condition, a concurrent future and the chaining of two futures — a send's batch
+    crosses this boundary twice, holding the GIL each time.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._calls.put((loop, future, fn, args))
+        return future
+
+    def stop(self) -> None:
+        self._calls.put(None)
+
+    def _run(self) -> None:
+        while (item := self._calls.get()) is not None:
+            loop, future, fn, args = item
+            try:
+                answer: tuple[Callable[..., None], Any] = (_succeed, fn(*args))
+            except BaseException as exc:  # the caller re-raises it; this thread carries on
+                answer = (_fail, exc)
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
+                loop.call_soon_threadsafe(answer[0], future, answer[1])
+
+
+_Call = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():  # its caller may have been cancelled meanwhile
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
 class ThreadedConnection:
     """One sync ``Connection`` living on one dedicated thread."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="kabar-sqlite-writer"
-        )
+        self._thread = _Thread("kabar-sqlite-writer")
         self._conn: Connection | None = None
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await self._thread.call(fn, *args)
 
     async def connect(self) -> ThreadedConnection:
         def open_connection() -> None:
@@ -114,4 +161,4 @@ class ThreadedConnection:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await self._call(conn.close)
-        self._executor.shutdown(wait=False)
+        self._thread.stop()
