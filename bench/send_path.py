@@ -63,9 +63,14 @@ class Counters:
 
         aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
 
-        @event.listens_for(services.database.sync_write_engine, "before_cursor_execute")
-        def _count(*_: Any) -> None:
-            self.statements += 1
+        # The writer's hot statements bypass SQLAlchemy (store/batch.py), so count what SQLite
+        # itself executes on the writer's connection (BEGIN and COMMIT included).
+        @event.listens_for(services.database.sync_write_engine, "checkout")
+        def _trace(dbapi_connection: Any, *_: Any) -> None:
+            dbapi_connection.set_trace_callback(self._count)
+
+    def _count(self, _statement: str) -> None:
+        self.statements += 1
 
     def mark(self) -> tuple[int, int]:
         return self.statements, self.hops
