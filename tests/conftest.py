@@ -43,9 +43,7 @@ def pg_templates() -> PostgresTemplates | None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     templates = shared_postgres_templates(create=False)
     if templates is not None:
-        import asyncio
-
-        asyncio.run(templates.drop_template())
+        templates.close()
 
 
 @pytest.fixture(params=BACKENDS)
