@@ -50,56 +50,10 @@ class RunningServer:
         return self._services
 
 
-class PromptServer(uvicorn.Server):
-    """uvicorn's server, but stopping as soon as it is asked to.
-
-    uvicorn looks at ``should_exit`` every 0.1 s, then sleeps 0.1 s before it waits (in
-    0.1 s steps) for connections to close: with a server per test, that was ~0.2 s of every
-    test's teardown. This one wakes at once and waits in 10 ms steps; otherwise its shutdown
-    is uvicorn's: close the listeners, ask each connection to shut down, wait for them and
-    their tasks (cancelling the tasks after ``timeout_graceful_shutdown``), then the
-    lifespan shutdown.
-    """
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self._exit = asyncio.Event()
-
-    def stop(self) -> None:
-        self.should_exit = True
-        self._exit.set()
-
-    async def main_loop(self) -> None:
-        counter = 0
-        while not await self.on_tick(counter):  # also refreshes the Date header each second
-            counter = (counter + 1) % 864000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._exit.wait(), 0.1)
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for listener in self.servers:
-            listener.close()
-        for sock in sockets or []:
-            sock.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        try:
-            async with asyncio.timeout(self.config.timeout_graceful_shutdown):
-                while self.server_state.connections or self.server_state.tasks:  # noqa: ASYNC110 - uvicorn has no event for this
-                    await asyncio.sleep(0.01)
-                for listener in self.servers:
-                    await listener.wait_closed()
-        except TimeoutError:
-            for task in self.server_state.tasks:
-                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
-        if not self.force_exit:
-            await self.lifespan.shutdown()
-
-
 @asynccontextmanager
 async def serve_in_process(config: Config) -> AsyncIterator[RunningServer]:
     app = create_app(config)
-    server = PromptServer(
+    server = uvicorn.Server(
         uvicorn.Config(
             app,
             host="127.0.0.1",
@@ -121,7 +75,7 @@ async def serve_in_process(config: Config) -> AsyncIterator[RunningServer]:
     try:
         yield RunningServer(f"http://127.0.0.1:{port}", app.state.services)
     finally:
-        server.stop()
+        server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 15)
 
