@@ -43,9 +43,7 @@ def pg_templates() -> PostgresTemplates | None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     templates = shared_postgres_templates(create=False)
     if templates is not None:
-        import asyncio
-
-        asyncio.run(templates.drop_template())
+        templates.close()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -102,3 +100,13 @@ async def redis_for() -> AsyncIterator[RedisForTest]:
     """A Redis URL and a key prefix of this test's own (skips without KABAR_TEST_REDIS_URL)."""
     async for value in redis_for_test():
         yield value
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests marked slow first (otherwise in collection order).
+
+    Under xdist, a 20-30 s reliability test collected last started last and ran on
+    alone while the other workers idled; handed out first, the short tests fill in
+    around it.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -14,6 +14,7 @@ import httpx
 import vodozemac
 from websockets.asyncio.client import ClientConnection, connect
 
+from kabar.client.http import tls_context
 from kabar.protocol.signing import identity_payload, one_time_key_payload
 
 PASSWORD = "correct horse battery staple"
@@ -54,7 +55,7 @@ class ApiError(AssertionError):
 class Api:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=60)
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=60, verify=tls_context())
 
     async def close(self) -> None:
         await self.http.aclose()

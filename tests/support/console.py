@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from kabar.accounts.models import Role
+from kabar.client.http import tls_context
 from support.api import PASSWORD, Api, User
 from support.public import create_account, publish_new
 from support.server import RunningServer
@@ -29,7 +30,9 @@ class Console:
     """One browser: keeps the console's cookies like a browser would (per path)."""
 
     def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=60, follow_redirects=False)
+        self.http = httpx.AsyncClient(
+            base_url=base_url, timeout=60, follow_redirects=False, verify=tls_context()
+        )
 
     async def close(self) -> None:
         await self.http.aclose()
