@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kabar import metrics
+from kabar.accounts.models import Principal
 from kabar.errors import KabarError, Unavailable
 from kabar.http.conversations import EnvelopeIn, send_envelope
 from kabar.http.deps import Caller, address_behind, bearer_token
@@ -53,6 +54,10 @@ _JSON_HEADERS = [(b"content-type", b"application/json")] + [
 ]
 _SECURITY_HEADERS = _JSON_HEADERS[1:]
 _counted: dict[tuple[str, int], tuple[Any, Any]] = {}  # each route has one method
+_READ_HEADERS = frozenset(
+    (b"authorization", b"content-length", b"content-type", b"x-forwarded-for")
+)
+Handler = Callable[[Services, Principal, Scope, dict[bytes, bytes]], Awaitable[bytes]]
 
 
 class HotRoutes:
@@ -72,29 +77,29 @@ class HotRoutes:
             if path == SYNC_ROUTE and method == "GET":
                 query = _sync_query(scope["query_string"])
                 if query is not None:
-                    await _measured(scope, send, "GET", SYNC_ROUTE, _Sync(*query))
+                    headers = _headers(scope)
+                    await _measured(scope, headers, send, "GET", SYNC_ROUTE, _Sync(*query))
                     return
             elif method == "PUT" and path.startswith("/v1/conversations/"):
                 match = _SEND_PATH.fullmatch(path)
                 if match is not None:
-                    body = await self._envelope(scope, receive)
+                    headers = _headers(scope)
+                    body = await self._envelope(headers, receive)
                     if isinstance(body, EnvelopeIn):
                         handler = _Send(match[1], match[2], body)
-                        await _measured(scope, send, "PUT", SEND_ROUTE, handler)
+                        await _measured(scope, headers, send, "PUT", SEND_ROUTE, handler)
                         return
                     if body is None:
                         return  # the client went away while sending its body
                     receive = body
         await self.app(scope, receive, send)
 
-    async def _envelope(self, scope: Scope, receive: Receive) -> EnvelopeIn | Receive | None:
+    async def _envelope(
+        self, headers: dict[bytes, bytes], receive: Receive
+    ) -> EnvelopeIn | Receive | None:
         """The validated body; or a ``receive`` replaying it for the full application."""
-        length = content_type = None
-        for name, value in scope["headers"]:
-            if name == b"content-length" and length is None:
-                length = value
-            elif name == b"content-type" and content_type is None:
-                content_type = value
+        length = headers.get(b"content-length")
+        content_type = headers.get(b"content-type")
         if (
             length is None
             or not length.isdigit()
@@ -125,12 +130,15 @@ class _Send:
         self.txn_id = txn_id
         self.body = body
 
-    async def __call__(self, svc: Services, scope: Scope, token: str | None) -> bytes:
-        principal = await svc.auth.authenticate(token)
+    async def __call__(
+        self, svc: Services, principal: Principal, scope: Scope, headers: dict[bytes, bytes]
+    ) -> bytes:
         client = scope.get("client")
-        forwarded = _header(scope, b"x-forwarded-for")
+        forwarded = headers.get(b"x-forwarded-for")
         address = address_behind(
-            client[0] if client else "unknown", forwarded, svc.config.server.trusted_proxies
+            client[0] if client else "unknown",
+            forwarded.decode("latin-1") if forwarded is not None else None,
+            svc.config.server.trusted_proxies,
         )
         answer = await send_envelope(
             svc, Caller(principal, address), self.conversation_id, self.txn_id, self.body
@@ -145,41 +153,46 @@ class _Sync:
         self.timeout_ms = timeout_ms
         self.limit = limit
 
-    async def __call__(self, svc: Services, scope: Scope, token: str | None) -> bytes:
-        principal = await svc.auth.authenticate(token)
+    async def __call__(
+        self, svc: Services, principal: Principal, scope: Scope, headers: dict[bytes, bytes]
+    ) -> bytes:
         return await sync_page(svc, principal, self.since, self.timeout_ms, self.limit)
 
 
 async def _measured(
     scope: Scope,
+    headers: dict[bytes, bytes],
     send: Send,
     method: str,
     route: str,
-    handler: Callable[[Services, Scope, str | None], Awaitable[bytes]],
+    handler: Handler,
 ) -> None:
-    """Run ``handler`` and answer with its body, or with the problem document of its error."""
+    """Authenticate the caller, run ``handler`` and answer with its body, or with the problem
+    document of whatever went wrong."""
     started = time.perf_counter()
     status = 500
     try:
         svc: Services = scope["app"].state.services
-        auth = _header(scope, b"authorization")
+        authorization = headers.get(b"authorization")
+        token = bearer_token(authorization.decode("latin-1") if authorization else None)
         try:
-            body = await handler(svc, scope, bearer_token(auth))
-            status, headers = 200, _JSON_HEADERS
+            principal = await svc.auth.authenticate(token)
+            body = await handler(svc, principal, scope, headers)
+            status, answer_headers = 200, _JSON_HEADERS
         except KabarError as error:
-            status, body, headers = _problem(render(error))
+            status, body, answer_headers = _problem(render(error))
         except Exception as error:
             if is_unavailable(error):
                 log.warning("storage unavailable: %s", error.__class__.__name__)
                 answer = render(Unavailable("storage is unavailable; retry shortly"))
             else:
                 answer = unexpected(error)
-            status, body, headers = _problem(answer)
+            status, body, answer_headers = _problem(answer)
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())],
+                "headers": [*answer_headers, (b"content-length", str(len(body)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": body})
@@ -224,12 +237,13 @@ def _is_json(content_type: bytes) -> bool:
     return content_type.split(b";", 1)[0].strip().lower() == b"application/json"
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            decoded: str = value.decode("latin-1")
-            return decoded
-    return None
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    """The request headers the hot routes read, each at its first occurrence, in one pass."""
+    found: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        if name in _READ_HEADERS and name not in found:
+            found[name] = value
+    return found
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
