@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from kabar.moderation.transparency.frontier import NodeId
 from kabar.moderation.transparency.merkle import HASH_SIZE
@@ -56,13 +56,13 @@ async def read_nodes(conn: Executor, ids: Sequence[NodeId]) -> dict[NodeId, byte
     found: dict[NodeId, bytes] = {}
     # Chunked: each pair is two bound parameters, and SQLite caps their number.
     for i in range(0, len(wanted), NODE_CHUNK):
-        result = await conn.execute(
-            select(transparency_nodes).where(
-                tuple_(transparency_nodes.c.level, transparency_nodes.c.idx).in_(
-                    wanted[i : i + NODE_CHUNK]
-                )
-            )
+        # OR of (level, idx) pairs, not a row-value IN: SQLite answers that by scanning
+        # the whole table, and this one grows with every record of the log.
+        pairs = (
+            and_(transparency_nodes.c.level == level, transparency_nodes.c.idx == index)
+            for level, index in wanted[i : i + NODE_CHUNK]
         )
+        result = await conn.execute(select(transparency_nodes).where(or_(*pairs)))
         found.update({NodeId(r.level, r.idx): bytes(r.hash) for r in result})
     return found
 
