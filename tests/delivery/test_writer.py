@@ -1,17 +1,21 @@
 """The group-commit writer: a write that does not commit in time is answered 503, and a retry
-with the same txn_id finds it once it has committed."""
+with the same txn_id finds it once it has committed; another process holding SQLite's write
+lock delays sends but stops nothing else."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import sqlite3
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from conftest import ServerFactory
 from kabar.errors import Unavailable
 from support.api import Api
+from support.server import RunningServer
 
 
 async def test_a_send_stuck_behind_a_slow_write_times_out_and_its_retry_finds_it(
@@ -50,3 +54,34 @@ async def test_a_send_stuck_behind_a_slow_write_times_out_and_its_retry_finds_it
         history = await api.history(alice, group)
         messages = [e for e in history["events"] if e["type"] == "message"]
         assert [e["event_id"] for e in messages] == [retry.json()["event_id"]]
+
+
+async def test_while_another_process_holds_the_sqlite_write_lock_sends_wait_and_reads_go_on(
+    sqlite_server: RunningServer,
+) -> None:
+    # The writer runs a batch's statements on the event loop's thread; it must never wait
+    # for the lock there, or the whole server would stop until the other writer finished.
+    database = make_url(sqlite_server.services.config.database.url).database
+    assert database
+    async with Api(sqlite_server.base_url) as api:
+        alice = await api.register()
+        group = await api.group(alice)
+        await api.sync_all(alice)
+        other = sqlite3.connect(database, isolation_level=None)  # as another process would
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            envelope = {"algorithm": "test.plain", "ciphertext": base64.b64encode(b"x").decode()}
+            path = f"/v1/conversations/{group}/messages/txn-locked"
+            send = asyncio.create_task(api.http.put(path, json=envelope, headers=alice.headers))
+            await asyncio.sleep(0.3)
+            # The server still answers while the send waits for the lock.
+            assert (await api.http.get("/healthz")).status_code == 200
+            assert (await api.sync(alice))["events"] == []
+            assert not send.done()
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        sent = await send
+        assert sent.status_code == 200, sent.text
+        events = (await api.sync(alice))["events"]
+        assert [e["event_id"] for e in events] == [sent.json()["event_id"]]

@@ -52,7 +52,7 @@ from kabar.protocol.franking import FrankingContext, server_tag
 from kabar.store import batch as batch_store
 from kabar.store import events as store
 from kabar.store.database import Database
-from kabar.store.threaded import ThreadedConnection
+from kabar.store.threaded import ThreadedConnection, WouldWait
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -389,8 +389,7 @@ class Writer:
         try:
             conn = await self._connection()
             if all(job.message is not None for job in batch):
-                # The hot path: the whole batch, commit included, in one call.
-                tx, outcomes = await conn.run_sync(self._message_batch, conn, batch)
+                tx, outcomes = await self._run_message_batch(conn, batch)
             else:
                 tx, outcomes = await self._mixed_batch(conn, batch)
         except Exception as exc:
@@ -414,16 +413,33 @@ class Writer:
         metrics.WRITE_BATCH_SIZE.observe(len(batch))
         metrics.WRITE_BATCH_SECONDS.observe(time.perf_counter() - started)
 
+    async def _run_message_batch(
+        self, conn: ThreadedConnection | AsyncConnection, batch: list[_Job]
+    ) -> tuple[WriteTx, list[_Outcome]]:
+        """The hot path: a batch of sends, commit included, in one call."""
+        if isinstance(conn, ThreadedConnection):
+            # SQLite: the statements here, only the COMMIT on the writer's thread
+            # (store/threaded.py says why) — unless another process holds the lock.
+            alone = len(batch) == 1 and self._queue.empty()
+            with contextlib.suppress(WouldWait):
+                return await conn.run_here(self._message_statements, conn, batch, alone=alone)
+        return await conn.run_sync(self._message_batch, conn, batch)
+
     def _message_batch(
         self, sync: Connection, conn: ThreadedConnection | AsyncConnection, batch: list[_Job]
     ) -> tuple[WriteTx, list[_Outcome]]:
         with sync.begin():
-            start = batch_store.read_position(sync, lock=not self._db.is_sqlite)
-            tx = WriteTx(self, conn, start, int(time.time() * 1000))
-            outcomes = self._messages(sync, tx, batch)
-            batch_store.save_last_seqs(sync, {c: tx.seqs[c] for c in tx.dirty_seqs})
-            if tx.pos != start:
-                batch_store.write_position(sync, tx.pos)
+            return self._message_statements(sync, conn, batch)
+
+    def _message_statements(
+        self, sync: Connection, conn: ThreadedConnection | AsyncConnection, batch: list[_Job]
+    ) -> tuple[WriteTx, list[_Outcome]]:
+        start = batch_store.read_position(sync, lock=not self._db.is_sqlite)
+        tx = WriteTx(self, conn, start, int(time.time() * 1000))
+        outcomes = self._messages(sync, tx, batch)
+        batch_store.save_last_seqs(sync, {c: tx.seqs[c] for c in tx.dirty_seqs})
+        if tx.pos != start:
+            batch_store.write_position(sync, tx.pos)
         return tx, outcomes
 
     async def _mixed_batch(

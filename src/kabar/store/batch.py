@@ -8,10 +8,10 @@ and PostgreSQL, where only the placeholder style differs. On SQLite they go
 straight to the driver's connection, inside the transaction SQLAlchemy began
 (``exec_driver_sql`` still cost ~40 µs a SELECT against the driver's ~13); on
 PostgreSQL through ``Connection.exec_driver_sql``. Everything else — and every
-other query in kabar — uses SQLAlchemy Core. The writer runs these through
-``run_sync``: on SQLite one hop to the writer's thread for the whole batch
-(``store/threaded.py``), on PostgreSQL the same code drives asyncpg through
-SQLAlchemy's greenlet bridge.
+other query in kabar — uses SQLAlchemy Core. On SQLite the writer runs these on
+the event loop's thread inside the driver's own transaction, the COMMIT on the
+writer's thread (``ThreadedConnection.run_here``); on PostgreSQL through
+``run_sync``, the same code driving asyncpg through SQLAlchemy's greenlet bridge.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 SQLite runs in WAL mode with a single writer connection (the group-commit
 writer owns it, so "database is locked" can never reach a client) and a pool of
 read-only aiosqlite connections that see committed snapshots. The writer's
-connection is a *synchronous* SQLAlchemy connection on a thread of its own
-(``store/threaded.py``), so a whole batch costs one thread hop. Transactions
+connection is a *synchronous* SQLAlchemy connection with a thread of its own
+(``store/threaded.py``): a batch of sends costs at most one thread hop, for its
+COMMIT. Transactions
 are begun explicitly (``BEGIN IMMEDIATE`` for the writer) instead of by the
 driver, which also makes SAVEPOINTs work. PostgreSQL readers use REPEATABLE READ so that one
 sync read sees one consistent snapshot; the writer uses READ COMMITTED and
@@ -32,7 +33,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from kabar.config import DatabaseConfig, sqlalchemy_url
-from kabar.store.threaded import ThreadedConnection
+from kabar.store.threaded import BUSY_TIMEOUT_MS, ThreadedConnection
 
 CONNECT_TIMEOUT_S = 1.0
 POOL_TIMEOUT_S = 2.0
@@ -154,7 +155,7 @@ def _configure_sqlite(engine: Engine, config: DatabaseConfig, *, writer: bool) -
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         if not writer:
             cursor.execute("PRAGMA query_only=1")
