@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STREAM_CHANNEL = "stream"
+# labels() takes a lock and builds a key: once, not on every batch.
+_EVENTS_COMMITTED = metrics.EVENTS_COMMITTED.labels("event")
+_TO_DEVICE_COMMITTED = metrics.EVENTS_COMMITTED.labels("to_device")
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +329,8 @@ class Writer:
         async with self._db.read() as conn:
             self.committed_pos = await store.read_position(conn)
         self._task = asyncio.create_task(self._loop(), name="kabar-writer")
+        # Read when scraped: a gauge set on every write cost a lock per send.
+        metrics.WRITER_QUEUE.set_function(self._queue.qsize)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -353,7 +358,6 @@ class Writer:
             self._queue.put_nowait(job)
         except asyncio.QueueFull:
             raise Unavailable("the server is saturated; retry shortly", retry_after=1) from None
-        metrics.WRITER_QUEUE.set(self._queue.qsize())
         # A timer instead of wait_for(shield(...)): that is two more tasks or futures per
         # write. A job that commits after its timer fired is simply not answered.
         timer = job.future.get_loop().call_later(
@@ -370,7 +374,6 @@ class Writer:
             batch = [first]
             while len(batch) < self._config.writer_max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            metrics.WRITER_QUEUE.set(self._queue.qsize())
             await self._execute(batch)
 
     async def _connection(self) -> ThreadedConnection | AsyncConnection:
@@ -478,8 +481,10 @@ class Writer:
             if self._broker.distributed:
                 self._broker.publish(STREAM_CHANNEL, batch_out.encode())
             n_to_device = sum(1 for d in tx.dispatches if d.to_device)
-            metrics.EVENTS_COMMITTED.labels("event").inc(len(tx.dispatches) - n_to_device)
-            metrics.EVENTS_COMMITTED.labels("to_device").inc(n_to_device)
+            if n_to_device < len(tx.dispatches):
+                _EVENTS_COMMITTED.inc(len(tx.dispatches) - n_to_device)
+            if n_to_device:
+                _TO_DEVICE_COMMITTED.inc(n_to_device)
         for callback in tx.callbacks:
             try:
                 callback()
@@ -557,10 +562,10 @@ class Writer:
             raise NotFound("no such conversation", code=ErrorCode.CONVERSATION_NOT_FOUND)
         seq = tx._bump_seq(message.conversation_id)
         # The tag binds the commitment to this event's position and id, known only now.
-        position = tx.pos + 1
-        event_id = self.codec.encode(position)
         tag = None
         if message.commitment is not None:
+            position = tx.pos + 1
+            event_id = self.codec.encode(position)
             context = FrankingContext(
                 conversation_id=message.conversation_id,
                 sender_account_id=message.sender.account_id,
