@@ -202,10 +202,16 @@ class WriteTx:
         feed_id: str | None = None,
         txn_id: str | None = None,
         franking_tag: str | None = None,
+        event_id: str | None = None,
     ) -> AppendedEvent:
-        """The one place an event gets its position, its stored row and its client frame."""
+        """The one place an event gets its position, its stored row and its client frame.
+
+        ``event_id`` is the id of the next position, when the caller already needed it
+        (a franking tag binds it); otherwise it is encoded here.
+        """
         pos = self.next_pos()
-        event_id = self.codec.encode(pos)
+        if event_id is None:
+            event_id = self.codec.encode(pos)
         self.event_rows.append(
             {
                 "pos": pos,
@@ -562,7 +568,7 @@ class Writer:
             raise NotFound("no such conversation", code=ErrorCode.CONVERSATION_NOT_FOUND)
         seq = tx._bump_seq(message.conversation_id)
         # The tag binds the commitment to this event's position and id, known only now.
-        tag = None
+        tag = event_id = None
         if message.commitment is not None:
             position = tx.pos + 1
             event_id = self.codec.encode(position)
@@ -584,6 +590,7 @@ class Writer:
             sender=message.sender,
             txn_id=message.txn_id,
             franking_tag=tag,
+            event_id=event_id,
             dispatch=ev.Dispatch(pos=0, frame=b"", conversation_id=message.conversation_id),
         )
         sent = SentMessage(event=appended, duplicate=False)
