@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from kabar.app import create_app
+from kabar.cli.server import UVICORN_OPTIONS
 from kabar.config import Config, load_config
 from kabar.services import Services
 
@@ -57,11 +58,10 @@ async def serve_in_process(config: Config) -> AsyncIterator[RunningServer]:
     server = uvicorn.Server(
         uvicorn.Config(
             app,
+            **UVICORN_OPTIONS,
             host="127.0.0.1",
             port=0,
             log_level="warning",
-            access_log=False,
-            ws="websockets-sansio",
             lifespan="on",
             timeout_graceful_shutdown=3,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -29,6 +29,18 @@ ConfigOption = Annotated[
 ]
 
 DEMO_PASSWORD = "kabar-demo-password"
+# How kabar is served (tests serve in-process with the same options).
+UVICORN_OPTIONS: dict[str, Any] = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "ws": "websockets-sansio",
+    "access_log": False,
+    # kabar reads X-Forwarded-For and -Proto itself, believing only server.trusted_proxies;
+    # uvicorn's own rewriting (it trusts 127.0.0.1 whatever kabar is told) let a local
+    # process choose its address for rate limits, and cost a middleware layer per request.
+    "proxy_headers": False,
+    "server_header": False,
+}
 DEMO_ACCOUNTS = (
     ("alice", "Alice Moreau"),
     ("bob", "Bob Okafor"),
@@ -50,12 +62,9 @@ def _serve(config: Config, *, run_migrations: bool) -> None:
         create_app(config, run_migrations=run_migrations, freeze_gc=True),
         host=config.server.host,
         port=config.server.port,
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
         log_level="warning",
-        access_log=False,
         timeout_graceful_shutdown=5,
+        **UVICORN_OPTIONS,
     )
 
 

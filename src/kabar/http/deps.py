@@ -40,6 +40,17 @@ def client_address(request: Request | WebSocket) -> str:
     return address_behind(peer, request.headers.get("x-forwarded-for"), trusted)
 
 
+def came_over_https(request: Request) -> bool:
+    """Whether the client reached us over https: directly, or through a configured proxy
+    saying so in X-Forwarded-Proto (believed from that proxy only, like X-Forwarded-For)."""
+    if request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else None
+    trusted = request.app.state.services.config.server.trusted_proxies
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    return peer in trusted and forwarded.split(",")[0].strip().lower() == "https"
+
+
 def address_behind(peer: str, forwarded: str | None, trusted_proxies: tuple[str, ...]) -> str:
     """``peer``, or the first X-Forwarded-For address when ``peer`` is a trusted proxy."""
     if forwarded and peer in trusted_proxies:

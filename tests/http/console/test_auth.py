@@ -70,7 +70,7 @@ async def test_the_cookie_is_secure_when_the_request_came_over_https(
 ) -> None:
     moderator = await make_moderator(server, api)
     async with Console(server.base_url) as browser:
-        # The server trusts X-Forwarded-Proto from its proxy (uvicorn's proxy headers, 127.0.0.1).
+        # The server trusts X-Forwarded-Proto from its proxy (server.trusted_proxies: 127.0.0.1).
         browser.http.headers["X-Forwarded-Proto"] = "https"
         form = await browser.get("/console/login")
         login_cookie = form.headers["set-cookie"]

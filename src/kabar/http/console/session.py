@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kabar.accounts.models import Principal, Role
 from kabar.errors import Forbidden, Unauthenticated
+from kabar.http.deps import came_over_https
 from kabar.http.templating import Pages
 from kabar.services import Services
 
@@ -71,10 +72,6 @@ def csrf_for(token: str) -> str:
     return hmac.new(token.encode(), b"kabar console csrf v1", hashlib.sha256).hexdigest()
 
 
-def is_https(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
 def set_cookie(response: Response, request: Request, name: str, value: str) -> None:
     response.set_cookie(
         name,
@@ -82,13 +79,13 @@ def set_cookie(response: Response, request: Request, name: str, value: str) -> N
         path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
-        secure=is_https(request),
+        secure=came_over_https(request),
     )
 
 
 def clear_cookie(response: Response, request: Request, name: str = COOKIE) -> None:
     response.delete_cookie(
-        name, path=COOKIE_PATH, httponly=True, samesite="strict", secure=is_https(request)
+        name, path=COOKIE_PATH, httponly=True, samesite="strict", secure=came_over_https(request)
     )
 
 
