@@ -85,3 +85,38 @@ async def test_while_another_process_holds_the_sqlite_write_lock_sends_wait_and_
         assert sent.status_code == 200, sent.text
         events = (await api.sync(alice))["events"]
         assert [e["event_id"] for e in events] == [sent.json()["event_id"]]
+
+
+async def test_a_send_made_while_a_batch_runs_waits_for_it_and_leaves_it_whole(
+    make_server: ServerFactory,
+) -> None:
+    # A send that finds the writer idle runs its batch at once, in its own task; one that
+    # finds a batch running must queue behind it, not touch its open transaction.
+    async with make_server() as server, Api(server.base_url) as api:
+        alice = await api.register()
+        group = await api.group(alice)
+        await api.send(alice, group, "alone, before")
+        release = asyncio.Event()
+
+        async def slow(_tx: Any) -> str:
+            await release.wait()
+            return "whole"
+
+        blocker = asyncio.create_task(server.services.writer.run(slow))
+        await asyncio.sleep(0.05)
+        queued = asyncio.create_task(api.send(alice, group, "queued"))
+        await asyncio.sleep(0.2)
+        assert not queued.done()
+        release.set()
+        assert await blocker == "whole"
+        await queued
+        await api.send(alice, group, "alone, after")
+        history = await api.history(alice, group)
+        texts = [
+            base64.b64decode(e["content"]["ciphertext"]).decode()
+            for e in history["events"]
+            if e["type"] == "message"
+        ]
+        assert texts == ["alone, after", "queued", "alone, before"]  # newest first
+        seqs = [e["seq"] for e in history["events"]]
+        assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == len(seqs)

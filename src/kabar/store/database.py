@@ -33,7 +33,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from kabar.config import DatabaseConfig, sqlalchemy_url
-from kabar.store.threaded import BUSY_TIMEOUT_MS, ThreadedConnection
+from kabar.store.threaded import BUSY_TIMEOUT_MS, ThreadedConnection, begin_immediate
 
 CONNECT_TIMEOUT_S = 1.0
 POOL_TIMEOUT_S = 2.0
@@ -155,7 +155,11 @@ def _configure_sqlite(engine: Engine, config: DatabaseConfig, *, writer: bool) -
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # The writer's connection never sleeps inside SQLite: its batches run on the event
+        # loop and must fail fast when another process holds the write lock (run_here), and
+        # where it may wait it does so in begin_immediate. A statement per batch cheaper
+        # than switching the timeout off and on around each BEGIN.
+        cursor.execute(f"PRAGMA busy_timeout={0 if writer else BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         if not writer:
             cursor.execute("PRAGMA query_only=1")
@@ -163,4 +167,7 @@ def _configure_sqlite(engine: Engine, config: DatabaseConfig, *, writer: bool) -
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        if writer:
+            begin_immediate(conn.connection.driver_connection)
+        else:
+            conn.exec_driver_sql("BEGIN")

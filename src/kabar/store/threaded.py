@@ -53,7 +53,8 @@ class Executor(Protocol):
 
 
 BUSY_TIMEOUT_MS = 30_000
-"""How long the writer's connection waits for another connection's write lock."""
+"""How long a connection waits for another connection's write lock (the writer's waits in
+:func:`begin_immediate`, only where it may block)."""
 QUICK_COMMIT_SECONDS = 0.001
 """A lone write commits on the calling thread while commits average less than this."""
 _COMMIT_SMOOTHING = 0.2  # weight of the newest commit in the running average
@@ -118,15 +119,35 @@ def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
 
 
 def _begin_without_waiting(driver: sqlite3.Connection) -> None:
-    driver.execute("PRAGMA busy_timeout=0")
+    # The writer's connection has busy_timeout 0 (store/database.py): SQLite never sleeps
+    # on it, so this fails at once if another connection holds the write lock.
     try:
         driver.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         if driver.in_transaction:  # not a lock conflict after all
             driver.execute("ROLLBACK")
         raise WouldWait(str(exc)) from exc
-    finally:
-        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def begin_immediate(driver: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE`` on a connection with busy_timeout 0, waiting up to
+    :data:`BUSY_TIMEOUT_MS` for another connection's write lock — on the calling thread,
+    so only on a thread that may block (the writer's, or an offline tool's)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
 class ThreadedConnection:

@@ -1,0 +1,104 @@
+"""SQLite's writer connection and another process's write lock: the event loop never waits
+for it (``run_here`` says WouldWait at once), the writer's thread waits for it, up to a limit."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Connection, make_url
+
+from kabar.config import DatabaseConfig
+from kabar.store import threaded
+from kabar.store.database import Database
+from kabar.store.threaded import ThreadedConnection, WouldWait
+from support.databases import SqliteTemplates
+
+
+@pytest.fixture
+async def writer(
+    tmp_path: Path, sqlite_templates: SqliteTemplates
+) -> AsyncIterator[tuple[ThreadedConnection, str]]:
+    url = await sqlite_templates.fresh(tmp_path)
+    database = Database(DatabaseConfig(url=url))
+    conn = await database.connect_writer()
+    assert isinstance(conn, ThreadedConnection)
+    path = make_url(database.url).database
+    assert path
+    try:
+        yield conn, path
+    finally:
+        await conn.close()
+        await database.dispose()
+
+
+def _position(sync: Connection) -> int:
+    driver = sync.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    driver.execute("UPDATE stream_position SET pos = pos + 1 WHERE id = 1")
+    return int(driver.execute("SELECT pos FROM stream_position WHERE id = 1").fetchone()[0])
+
+
+async def test_run_here_raises_would_wait_at_once_and_keeps_nothing(
+    writer: tuple[ThreadedConnection, str],
+) -> None:
+    conn, path = writer
+    before = await conn.run_here(_position)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(WouldWait):
+            await conn.run_here(_position)
+        assert time.monotonic() - started < 0.5  # it did not sleep on the lock
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert await conn.run_here(_position) == before + 1  # the refused attempt kept nothing
+
+
+async def test_the_writers_thread_waits_for_the_lock_then_writes(
+    writer: tuple[ThreadedConnection, str],
+) -> None:
+    conn, path = writer
+    before = await conn.run_here(_position)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+
+    def release_soon() -> None:
+        time.sleep(0.3)
+        other.execute("COMMIT")
+
+    releaser = threading.Thread(target=release_soon)
+    started = time.monotonic()
+    releaser.start()
+    try:
+        async with conn.begin():  # on the writer's thread, as a threaded batch begins
+            after = await conn.run_sync(_position)
+    finally:
+        releaser.join()
+        other.close()
+    assert time.monotonic() - started >= 0.25  # it waited for the lock, then wrote
+    assert after == before + 1
+
+
+async def test_the_writers_thread_gives_up_after_the_busy_timeout(
+    writer: tuple[ThreadedConnection, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn, path = writer
+    monkeypatch.setattr(threaded, "BUSY_TIMEOUT_MS", 200)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(Exception, match="database is locked"):
+            async with conn.begin():
+                pass
+        assert 0.1 < time.monotonic() - started < 5
+    finally:
+        other.execute("COMMIT")
+        other.close()
