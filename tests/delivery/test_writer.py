@@ -119,4 +119,5 @@ async def test_a_send_made_while_a_batch_runs_waits_for_it_and_leaves_it_whole(
         ]
         assert texts == ["alone, after", "queued", "alone, before"]  # newest first
         seqs = [e["seq"] for e in history["events"]]
-        assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == len(seqs)
+        assert seqs == sorted(seqs, reverse=True)
+        assert len(set(seqs)) == len(seqs)

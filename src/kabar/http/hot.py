@@ -20,7 +20,6 @@ turns this layer off; tests hold both paths to the same contract.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -33,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kabar import metrics
 from kabar.accounts.models import Principal
+from kabar.delivery import events as ev
 from kabar.errors import KabarError, Unavailable
 from kabar.http.conversations import EnvelopeIn, send_envelope
 from kabar.http.deps import Caller, address_behind, bearer_token
@@ -144,7 +144,7 @@ class _Send:
             svc, Caller(principal, address), self.conversation_id, self.txn_id, self.body
         )
         # Byte for byte what Starlette's JSONResponse renders.
-        return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+        return ev.dumps(answer).encode()
 
 
 class _Sync:
