@@ -47,3 +47,16 @@ async def test_a_node_delivers_events_another_node_committed_without_a_shared_br
         assert [text_of(e) for e in body["events"] if e["type"] == "message"] == ["and back"]
         await on_a.close()
         await on_b.close()
+
+
+async def test_the_stream_position_metric_is_the_last_position_this_node_saw(
+    database_url: str, tmp_path: Path
+) -> None:
+    config = server_config(database_url, tmp_path)
+    async with serve_in_process(config) as node, Api(node.base_url) as api:
+        alice = await api.register()
+        group = await api.group(alice)
+        sent = await api.send(alice, group)
+        metrics = (await api.http.get("/metrics")).text
+    line = next(row for row in metrics.splitlines() if row.startswith("kabar_stream_position "))
+    assert float(line.split()[1]) == int(sent["token"][1:])

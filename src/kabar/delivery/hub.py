@@ -120,6 +120,8 @@ class Hub:
     async def start(self) -> None:
         async with self._db.read() as conn:
             self.watermark = await store.read_position(conn)
+        # Read when scraped, not set on every batch (a lock each time).
+        metrics.STREAM_POSITION.set_function(lambda: self.watermark)
         self._poll_task = asyncio.create_task(self._poll(), name="kabar-hub-poll")
 
     async def stop(self) -> None:
@@ -157,7 +159,6 @@ class Hub:
             if item.pos > self.watermark:
                 self._route_one(item)
         self.watermark = max(self.watermark, batch.last)
-        metrics.STREAM_POSITION.set(self.watermark)
 
     def _route_one(self, item: ev.Dispatch) -> None:
         if item.to_device:

@@ -477,7 +477,6 @@ class Writer:
     def _committed(self, tx: WriteTx, start_pos: int, batch: list[_Job]) -> None:
         if tx.pos != start_pos:
             self.committed_pos = tx.pos
-            metrics.STREAM_POSITION.set(tx.pos)
             batch_out = ev.StreamBatch(first=start_pos + 1, last=tx.pos, items=tx.dispatches)
             for listener in self._listeners:
                 try:
