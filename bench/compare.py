@@ -6,13 +6,16 @@
 Reads synapse.json, kabar.json, ceiling-relay.json, ceiling-sqlite.json and meta.json from the
 directory (a missing file shows as "–") and prints Markdown: each metric for the three, the
 ratios kabar ÷ Synapse and kabar ÷ ceiling (plain division, so for latencies below 1 is
-better), and the issue's targets, each marked met or not met.
+better), and the issue's targets, each marked met or not met. When kabar ran more than once
+(kabar-1.json, kabar-2.json, …; bench/peers.sh's KABAR_ROUNDS), each of its numbers is the
+median of the rounds, taken metric by metric, and the targets also show kabar's range.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,33 @@ def load(directory: Path, name: str) -> Result:
     if not path.exists() or not path.read_text().strip():
         return {}
     return json.loads(path.read_text().strip().splitlines()[-1])
+
+
+def load_rounds(directory: Path, name: str) -> tuple[Result, list[Result]]:
+    """``name``.json; or, when the run repeated it, the median of ``name``-1.json,
+    ``name``-2.json, … field by field. Also the rounds themselves."""
+    paths = sorted(
+        directory.glob(f"{name}-[0-9]*.json"), key=lambda p: int(p.stem.rsplit("-", 1)[1])
+    )
+    rounds = [r for r in (load(directory, p.name) for p in paths) if r]
+    if not rounds:
+        single = load(directory, f"{name}.json")
+        return single, [single] if single else []
+    return median_of(rounds), rounds
+
+
+def median_of(values: list[Any]) -> Any:
+    """The field-by-field median of results of the same shape; non-numbers from the first."""
+    first = values[0]
+    if isinstance(first, dict):
+        return {
+            key: median_of([v[key] for v in values if isinstance(v, dict) and key in v])
+            for key in first
+        }
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if isinstance(first, bool) or not numbers:
+        return first
+    return statistics.median(numbers)
 
 
 def field(phase: str, key: str) -> Getter:
@@ -213,8 +243,13 @@ def metrics_table(syn: Result, kab: Result, ceil: Result) -> list[str]:
     return out
 
 
-def targets_table(syn: Result, kab: Result) -> list[str]:
-    out = ["| target | Synapse | kabar | kabar ÷ Synapse | verdict |", "|---|---:|---:|---:|---|"]
+def targets_table(syn: Result, kab: Result, rounds: list[Result]) -> list[str]:
+    several = len(rounds) > 1
+    out = [
+        "| target | Synapse | kabar | kabar ÷ Synapse | verdict |"
+        + (f" kabar in each of {len(rounds)} rounds (÷ Synapse) |" if several else ""),
+        "|---|---:|---:|---:|---|" + ("---|" if several else ""),
+    ]
     for t in TARGETS:
         s, k = syn.get(t.phase, {}).get(t.key), kab.get(t.phase, {}).get(t.key)
         r = ratio(k, s)
@@ -225,7 +260,11 @@ def targets_table(syn: Result, kab: Result) -> list[str]:
             if (r <= t.bound if t.at_most else r >= t.bound)
             else "**not met**"
         )
-        out.append(f"| {t.label} | {num(s)} | {num(k)} | {times(r)} | {verdict} |")
+        row = f"| {t.label} | {num(s)} | {num(k)} | {times(r)} | {verdict} |"
+        if several:
+            each = [rnd.get(t.phase, {}).get(t.key) for rnd in rounds]
+            row += " " + ", ".join(f"{num(v)} ({times(ratio(v, s))})" for v in each) + " |"
+        out.append(row)
     return out
 
 
@@ -270,7 +309,8 @@ def main() -> None:
     )
     p.add_argument("directory", type=Path)
     a = p.parse_args()
-    syn, kab = load(a.directory, "synapse.json"), load(a.directory, "kabar.json")
+    syn = load(a.directory, "synapse.json")
+    kab, kabar_rounds = load_rounds(a.directory, "kabar")
     ceil, sq = load(a.directory, "ceiling-relay.json"), load(a.directory, "ceiling-sqlite.json")
     meta = (
         json.loads((a.directory / "meta.json").read_text())
@@ -291,7 +331,13 @@ def main() -> None:
             + ")"
         )
     lines += [" · ".join(v for v in versions if v), ""]
-    lines += ["## Targets", ""] + targets_table(syn, kab) + [""]
+    if len(kabar_rounds) > 1:
+        lines += [
+            f"kabar ran {len(kabar_rounds)} times in this run (kabar-1.json …): each of its "
+            "numbers below is the median of those rounds, metric by metric.",
+            "",
+        ]
+    lines += ["## Targets", ""] + targets_table(syn, kab, kabar_rounds) + [""]
     lines += ["## All metrics", ""] + metrics_table(syn, kab, ceil) + [""]
     lines += [
         "† kabar-only phases (WebSocket), compared with the relay's WebSocket phases: the "
