@@ -25,26 +25,18 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
-
 from kabar.client import Client, Message, Session
 from kabar.client.vault import KdfParams
+from serving import free_port, wait_until_healthy
 
 PASSWORD = "benchmark password"
 CHEAP_KDF = KdfParams(time_cost=1, memory_kib=1024, parallelism=1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
@@ -66,14 +58,7 @@ async def kabar_server(directory: Path) -> AsyncIterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(300):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(url + "/healthz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the server did not start; see server.log")
+        await wait_until_healthy(url, seconds=30, exited=lambda: process.returncode is not None)
         yield url
     finally:
         process.send_signal(signal.SIGTERM)

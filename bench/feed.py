@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from kabar.accounts.models import Principal, Role, Status
 from kabar.public.canonical import ArticleRevision, revision_payload
 from kabar.subscriptions.feed import FeedService
 from public_seed import fresh_database, seed_fanout, seed_feed
+from serving import free_port, wait_until_healthy
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -56,12 +56,6 @@ def report(label: str, millis: list[float]) -> None:
 
 
 # -- the server -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @asynccontextmanager
@@ -83,15 +77,7 @@ async def kabar_server(database_url: str, directory: Path) -> AsyncIterator[str]
         sys.executable, "-m", "kabar", "serve", env=env, stdout=log, stderr=log
     )
     try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(600):
-                try:
-                    async with session.get(base + "/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
+        await wait_until_healthy(base, seconds=30, exited=lambda: process.returncode is not None)
         yield base
     finally:
         process.terminate()

@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,14 +37,10 @@ from typing import Any
 
 import aiohttp
 
+from serving import free_port, wait_until_healthy
+
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "bench-password-1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def dumped_total(pattern: Path, trigger: str) -> int:
@@ -144,17 +139,8 @@ async def measure(src: Path, n: int) -> dict[str, Any]:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, cwd=data)  # noqa: ASYNC220
     base = f"http://127.0.0.1:{port}"
     try:
-        async with aiohttp.ClientSession() as s:
-            for _ in range(1200):
-                if proc.poll() is not None:
-                    raise RuntimeError((data / "server.log").read_text()[-2000:])
-                try:
-                    async with s.get(base + "/healthz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.25)
+        # valgrind's pace: start-up takes a minute or two
+        await wait_until_healthy(base, seconds=600, exited=lambda: proc.poll() is not None)
         result = await drive(base, Callgrind(proc.pid, out), n)
     finally:
         proc.terminate()
