@@ -61,6 +61,8 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 
+from serving import free_port, port_is_free
+
 T = TypeVar("T")
 ALGORITHM = "bench.plain"
 PASSWORD = "bench-pw"
@@ -527,7 +529,11 @@ class Spawned:
 
     def __init__(self, a: argparse.Namespace) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="kabar-bench-"))
-        self.port = a.port
+        # A port another server holds would make its /healthz answer for ours (which then
+        # exits, unable to bind), and the run would measure the wrong server.
+        self.port = a.port or free_port()
+        if not port_is_free(self.port):
+            raise SystemExit(f"port {self.port} is in use: stop what holds it or pick --port")
         self.url = a.database_url or f"sqlite:///{self.dir / 'kabar.db'}"
         self.pid_file = Path(a.pid_file) if a.pid_file else self.dir / "kabar.pid"
         self.keep = a.keep_data
@@ -537,8 +543,8 @@ class Spawned:
             "KABAR_DATABASE_URL": self.url,
             "KABAR_MEDIA_DIRECTORY": str(self.dir / "media"),
             "KABAR_SERVER_HOST": "127.0.0.1",
-            "KABAR_SERVER_PORT": str(a.port),
-            "KABAR_SERVER_PUBLIC_URL": f"http://127.0.0.1:{a.port}",
+            "KABAR_SERVER_PORT": str(self.port),
+            "KABAR_SERVER_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
             "KABAR_SERVER_LOG_LEVEL": "warning",
             "KABAR_RATE_LIMITS_ENABLED": "false",  # measure the server, not its throttle
             "KABAR_SECURITY_ARGON2_MEMORY_KIB": "1024",  # setup speed only, as Synapse's
@@ -728,7 +734,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--spawn", action="store_true", help="start a kabar server of our own, stop it at the end"
     )
-    p.add_argument("--port", type=int, default=18100, help="--spawn: port to listen on")
+    p.add_argument(
+        "--port", type=int, default=0, help="--spawn: port to listen on (default: a free one)"
+    )
     p.add_argument(
         "--database-url", help="--spawn: database (default: fresh SQLite in a temporary dir)"
     )
