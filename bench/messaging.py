@@ -61,6 +61,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 
+from kabar.client.stream import close_socket
 from serving import free_port, port_is_free
 
 T = TypeVar("T")
@@ -283,7 +284,8 @@ def ws_url(base: str) -> str:
 @contextlib.asynccontextmanager
 async def stream(base: str, tok: str, since: str | None) -> AsyncIterator[ClientConnection]:
     """An authenticated /v1/stream socket, caught up (its "ready" frame read)."""
-    async with connect(ws_url(base), compression=None, proxy=None, max_size=None) as ws:
+    ws = await connect(ws_url(base), compression=None, proxy=None, max_size=None)
+    try:
         await ws.send(json.dumps({"type": "auth", "token": tok, "since": since}))
         async for frame in ws:
             msg = json.loads(frame)
@@ -292,6 +294,10 @@ async def stream(base: str, tok: str, since: str | None) -> AsyncIterator[Client
             if msg["type"] == "error":
                 raise RuntimeError(f"stream auth failed: {msg}")
         yield ws
+    finally:
+        # Not ws.close(): with 16 frames unread, websockets stops reading and would wait
+        # 10 s for the server's close frame (how phase (d) once took half a minute).
+        await close_socket(ws)
 
 
 # -- phases ---------------------------------------------------------------------------------

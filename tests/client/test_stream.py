@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
+from websockets.asyncio.client import connect
 
 from kabar.client.backoff import Backoff
 from kabar.client.errors import ServerUnreachable, SignedOut
 from kabar.client.models import Message
-from kabar.client.stream import EventStream, SyncBatch
+from kabar.client.stream import EventStream, SyncBatch, close_socket
+from support.api import Api
 from support.clients import People, bodies, settle
+from support.server import RunningServer
 from support.waiting import until
 
 
@@ -140,3 +144,27 @@ async def test_a_batch_that_fails_is_rolled_back_and_delivered_again(people: Peo
     assert failures == [True]
     assert bodies(bob.history(chat.conversation_id)) == ["delivered despite the failure"]
     await bob.stop()
+
+
+async def test_closing_a_stream_with_unread_frames_does_not_wait_for_the_close_timeout(
+    sqlite_server: RunningServer,
+) -> None:
+    # websockets stops reading from the network once 16 frames wait unread; a plain close()
+    # then never sees the server's close frame and waits out close_timeout (10 s by default;
+    # None here, so the old behaviour would hang until the guard below fails the test).
+    async with Api(sqlite_server.base_url) as api:
+        alice, bob = await api.register(), await api.register()
+        chat = await api.direct(alice, bob)
+        ws = await connect(
+            sqlite_server.base_url.replace("http://", "ws://") + "/v1/stream",
+            compression=None,
+            close_timeout=None,
+        )
+        await ws.send(json.dumps({"type": "auth", "token": bob.token}))
+        assert json.loads(await ws.recv())["type"] in ("event", "ready")
+        for i in range(40):
+            await api.send(alice, chat, f"unread {i}")
+        await until(lambda: ws.recv_messages.paused)  # websockets stopped reading
+        async with asyncio.timeout(5):
+            await close_socket(ws)
+        assert ws.close_code == 1000

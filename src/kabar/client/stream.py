@@ -194,7 +194,7 @@ class EventStream:
                 await reader
             self._fail_pending_sends()
             with contextlib.suppress(Exception):
-                await ws.close()
+                await close_socket(ws)
         if self._after_close(ws):
             await asyncio.sleep(self._backoff.next_delay())
         return True
@@ -344,3 +344,20 @@ class EventStream:
             if not future.done():
                 future.set_exception(StreamUnavailable("the stream closed before the ack"))
         self._acks.clear()
+
+
+async def close_socket(ws: ClientConnection) -> None:
+    """Close ``ws``, reading and dropping whatever frames still arrive meanwhile.
+
+    websockets stops reading from the network while 16 received frames wait unread (its
+    flow control). A close started then never sees the server's close frame and waits out
+    the close timeout (10 s) — which a busy account's stream hit whenever the client
+    stopped. Reading on while closing lets the close frame through.
+    """
+    closing = asyncio.ensure_future(ws.close())
+    try:
+        with contextlib.suppress(ConnectionClosed):
+            async for _ in ws:
+                pass
+    finally:
+        await closing
