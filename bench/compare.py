@@ -6,9 +6,10 @@
 Reads synapse.json, kabar.json, ceiling-relay.json, ceiling-sqlite.json and meta.json from the
 directory (a missing file shows as "–") and prints Markdown: each metric for the three, the
 ratios kabar ÷ Synapse and kabar ÷ ceiling (plain division, so for latencies below 1 is
-better), and the issue's targets, each marked met or not met. When kabar ran more than once
-(kabar-1.json, kabar-2.json, …; bench/peers.sh's KABAR_ROUNDS), each of its numbers is the
-median of the rounds, taken metric by metric, and the targets also show kabar's range.
+better), and the issue's targets, each marked met or not met. When a server ran more than
+once (kabar-1.json, kabar-2.json, …, synapse-1.json, …; bench/peers.sh's KABAR_ROUNDS and
+SYNAPSE_ROUNDS), each of its numbers is the median of its rounds, taken metric by metric,
+and the targets also show each round.
 """
 
 from __future__ import annotations
@@ -243,12 +244,18 @@ def metrics_table(syn: Result, kab: Result, ceil: Result) -> list[str]:
     return out
 
 
-def targets_table(syn: Result, kab: Result, rounds: list[Result]) -> list[str]:
+def targets_table(
+    syn: Result, kab: Result, rounds: list[Result], synapse_rounds: list[Result] | None = None
+) -> list[str]:
     several = len(rounds) > 1
+    synapse_several = synapse_rounds is not None and len(synapse_rounds) > 1
     out = [
         "| target | Synapse | kabar | kabar ÷ Synapse | verdict |"
-        + (f" kabar in each of {len(rounds)} rounds (÷ Synapse) |" if several else ""),
-        "|---|---:|---:|---:|---|" + ("---|" if several else ""),
+        + (f" kabar in each of {len(rounds)} rounds (÷ Synapse) |" if several else "")
+        + (f" Synapse in each of {len(synapse_rounds or [])} rounds |" if synapse_several else ""),
+        "|---|---:|---:|---:|---|"
+        + ("---|" if several else "")
+        + ("---|" if synapse_several else ""),
     ]
     for t in TARGETS:
         s, k = syn.get(t.phase, {}).get(t.key), kab.get(t.phase, {}).get(t.key)
@@ -264,6 +271,9 @@ def targets_table(syn: Result, kab: Result, rounds: list[Result]) -> list[str]:
         if several:
             each = [rnd.get(t.phase, {}).get(t.key) for rnd in rounds]
             row += " " + ", ".join(f"{num(v)} ({times(ratio(v, s))})" for v in each) + " |"
+        if synapse_several:
+            each = [rnd.get(t.phase, {}).get(t.key) for rnd in synapse_rounds or []]
+            row += " " + ", ".join(num(v) for v in each) + " |"
         out.append(row)
     return out
 
@@ -309,7 +319,7 @@ def main() -> None:
     )
     p.add_argument("directory", type=Path)
     a = p.parse_args()
-    syn = load(a.directory, "synapse.json")
+    syn, synapse_rounds = load_rounds(a.directory, "synapse")
     kab, kabar_rounds = load_rounds(a.directory, "kabar")
     ceil, sq = load(a.directory, "ceiling-relay.json"), load(a.directory, "ceiling-sqlite.json")
     meta = (
@@ -331,13 +341,14 @@ def main() -> None:
             + ")"
         )
     lines += [" · ".join(v for v in versions if v), ""]
-    if len(kabar_rounds) > 1:
-        lines += [
-            f"kabar ran {len(kabar_rounds)} times in this run (kabar-1.json …): each of its "
-            "numbers below is the median of those rounds, metric by metric.",
-            "",
-        ]
-    lines += ["## Targets", ""] + targets_table(syn, kab, kabar_rounds) + [""]
+    for name, server_rounds in (("kabar", kabar_rounds), ("Synapse", synapse_rounds)):
+        if len(server_rounds) > 1:
+            lines += [
+                f"{name} ran {len(server_rounds)} times in this run ({name.lower()}-1.json …): "
+                "each of its numbers below is the median of those rounds, metric by metric.",
+                "",
+            ]
+    lines += ["## Targets", ""] + targets_table(syn, kab, kabar_rounds, synapse_rounds) + [""]
     lines += ["## All metrics", ""] + metrics_table(syn, kab, ceil) + [""]
     lines += [
         "† kabar-only phases (WebSocket), compared with the relay's WebSocket phases: the "
@@ -350,7 +361,14 @@ def main() -> None:
     lines += sqlite_table(sq, kab)
     load_txt = a.directory / "load.txt"
     if load_txt.exists():
-        lines += ["", "Load on the machine at each step (other work skews the numbers):", "", "```"]
+        lines += [
+            "",
+            "Load on the machine at each step (other work skews the numbers), and the speed "
+            "probe (bench/speed.py: ms for the same fixed Python work; a higher number is a "
+            "slower machine at that moment):",
+            "",
+            "```",
+        ]
         lines += [load_txt.read_text().rstrip(), "```"]
     print("\n".join(lines))
 

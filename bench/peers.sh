@@ -2,7 +2,7 @@
 # kabar against Matrix Synapse and the ceiling (a bare relay, bare SQLite): the same workload,
 # on this machine, in ONE run, one after the other. What `make bench-peer` runs.
 #
-#   bench/peers.sh              # full sizes, ~15 min (Synapse alone ~10 min)
+#   bench/peers.sh              # full sizes, ~15-25 min (each Synapse round 5-10 min)
 #   QUICK=1 bench/peers.sh      # smaller sizes for all three, ~3-4 min
 #
 # Raw JSON, logs and the comparison (compare.md) go to bench/results/<date>[-quick][-N]/.
@@ -13,6 +13,9 @@
 #      KABAR_BENCH_ARGS  extra options for bench/messaging.py (e.g. --database-url ...)
 #      KABAR_ROUNDS      how many times kabar runs, each on a fresh server (default 3; the
 #                        table quotes the median of each metric and each round's targets)
+#      SYNAPSE_ROUNDS    how many times Synapse runs, each on a fresh server (default 2);
+#                        the rounds alternate, kabar first (k s k s k), so that both sample
+#                        the machine's speed, which drifts by up to 1.6x within minutes here
 #      PY                kabar's python (default <repo>/.venv/bin/python)
 # Synapse's own env overrides (VENV, DATA, PORT, SYNAPSE_VERSION) pass through to its scripts.
 set -euo pipefail
@@ -29,6 +32,7 @@ PEERS=$(cd "$KABAR_PEERS_DIR" && pwd) || { echo "no peer benchmarks at $KABAR_PE
 PY=${PY:-$REPO/.venv/bin/python}
 STEPS=${STEPS:-synapse kabar ceiling}
 ROUNDS=${KABAR_ROUNDS:-3}
+SYNAPSE_ROUNDS=${SYNAPSE_ROUNDS:-2}
 SYNAPSE_DATA=${DATA:-/tmp/peers/synapse-data}
 SYNAPSE_VENV=${VENV:-/tmp/peers/synapse-venv}
 
@@ -46,8 +50,11 @@ mkdir -p "$OUT"
 [ -x "$PY" ] || { echo "no $PY: run 'make install' first" >&2; exit 1; }
 log() { echo "[$(date +%T)] $*" >&2; }
 # Other work on the box skews every number: note the load and the busiest other processes.
+# The speed probe times a fixed piece of pure Python (bench/speed.py): the same work, so a
+# change in its time is the machine's speed changing between steps, not the servers.
 load() {
-  { echo "$(date +%T) $1: loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+  { echo "$(date +%T) $1: loadavg $(cut -d' ' -f1-3 /proc/loadavg)," \
+      "speed probe $("$PY" "$REPO/bench/speed.py") ms"
     ps -eo pcpu=,comm= --sort=-pcpu | head -3 | sed 's/^/    /'; } >>"$OUT/load.txt"
 }
 has() { [[ " $STEPS " == *" $1 "* ]]; }
@@ -72,30 +79,42 @@ synapse_started=
 cleanup() { if [ -n "$synapse_started" ]; then DATA=$SYNAPSE_DATA "$PEERS/synapse/stop.sh" >&2 || true; fi; }
 trap cleanup EXIT
 
-if has synapse; then
-  load "before synapse"
-  log "Synapse: setup (fresh SQLite), start, bench, stop"
+synapse_round() {  # $1: the output name (synapse or synapse-N)
+  load "before synapse ($1)"
+  log "Synapse ($1): setup (fresh SQLite), start, bench, stop"
   "$PEERS/synapse/setup.sh" >&2
   synapse_started=1
   "$PEERS/synapse/start.sh" >&2
   "$SYNAPSE_VENV/bin/python" "$PEERS/synapse/bench.py" --config "$SYNAPSE_DATA/bench.yaml" \
-    --pid-file "$SYNAPSE_DATA/synapse.pid" "${SIZES[@]}" >"$OUT/synapse.json" 2> >(tee "$OUT/synapse.log" >&2)
+    --pid-file "$SYNAPSE_DATA/synapse.pid" "${SIZES[@]}" >"$OUT/$1.json" 2> >(tee "$OUT/$1.log" >&2)
   DATA=$SYNAPSE_DATA "$PEERS/synapse/stop.sh" >&2
   synapse_started=
-fi
+}
 
-if has kabar; then
-  # Single runs on a small VM vary by ±15 %: kabar runs ROUNDS times (a fresh server each)
-  # and compare.py takes the median of each metric.
-  for round in $(seq "$ROUNDS"); do
-    name=kabar; [ "$ROUNDS" -gt 1 ] && name=kabar-$round
-    load "before kabar ($name)"
-    log "kabar ($name): fresh SQLite, server spawned by bench/messaging.py"
-    # shellcheck disable=SC2086  # KABAR_BENCH_ARGS is a list of options
-    "$PY" "$REPO/bench/messaging.py" --spawn "${SIZES[@]}" ${KABAR_BENCH_ARGS:-} \
-      >"$OUT/$name.json" 2> >(tee "$OUT/$name.log" >&2)
-  done
-fi
+kabar_round() {  # $1: the output name (kabar or kabar-N)
+  load "before kabar ($1)"
+  log "kabar ($1): fresh SQLite, server spawned by bench/messaging.py"
+  # shellcheck disable=SC2086  # KABAR_BENCH_ARGS is a list of options
+  "$PY" "$REPO/bench/messaging.py" --spawn "${SIZES[@]}" ${KABAR_BENCH_ARGS:-} \
+    >"$OUT/$1.json" 2> >(tee "$OUT/$1.log" >&2)
+}
+
+# Single runs on a small VM vary by ±15 %, and the machine's speed drifts by more over
+# minutes: each server runs several times on a fresh database, the rounds alternating
+# (kabar, Synapse, kabar, Synapse, kabar), and compare.py takes the median of each metric.
+k_rounds=0 s_rounds=0
+has kabar && k_rounds=$ROUNDS
+has synapse && s_rounds=$SYNAPSE_ROUNDS
+for i in $(seq "$(( k_rounds > s_rounds ? k_rounds : s_rounds ))"); do
+  if [ "$i" -le "$k_rounds" ]; then
+    name=kabar; [ "$k_rounds" -gt 1 ] && name=kabar-$i
+    kabar_round "$name"
+  fi
+  if [ "$i" -le "$s_rounds" ]; then
+    name=synapse; [ "$s_rounds" -gt 1 ] && name=synapse-$i
+    synapse_round "$name"
+  fi
+done
 
 if has ceiling; then
   load "before ceiling"
