@@ -121,3 +121,28 @@ async def test_a_send_made_while_a_batch_runs_waits_for_it_and_leaves_it_whole(
         seqs = [e["seq"] for e in history["events"]]
         assert seqs == sorted(seqs, reverse=True)
         assert len(set(seqs)) == len(seqs)
+
+
+async def test_while_others_send_a_batch_waits_for_jobs_a_few_loop_turns_away(
+    make_server: ServerFactory,
+) -> None:
+    # Jobs that reach the queue one, two and three turns of the event loop after the first
+    # (requests already read, tasks already woken) share its batch once others are sending;
+    # a lone job does not wait for company.
+    async with make_server() as server:
+        writer = server.services.writer
+
+        async def batch_of(tx: Any) -> Any:
+            return tx  # the batch's transaction: the same object for every job in it
+
+        async def after_turns(turns: int) -> Any:
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            return await writer.run(batch_of)
+
+        first, second = await asyncio.gather(writer.run(batch_of), writer.run(batch_of))
+        assert first is second  # submitted in one turn: one batch, so others are sending
+        staggered = await asyncio.gather(*(after_turns(turns) for turns in range(4)))
+        assert all(tx is staggered[0] for tx in staggered)
+        lone = await writer.run(batch_of)
+        assert lone is not staggered[0]

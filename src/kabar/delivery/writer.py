@@ -1,7 +1,8 @@
 """The group-commit writer: the only code path that writes to the database while serving.
 
 Requests validate their input, then enqueue a *job*. One writer task per node
-takes every job waiting (up to ``writer_max_batch``), runs them all in **one
+takes every job waiting (up to ``writer_max_batch``; while others are sending, after
+letting the event loop turn until no more arrive), runs them all in **one
 transaction**, assigns stream positions and per-conversation ``seq`` numbers in
 queue order, commits, and only then resolves each job's future and publishes the
 batch to the broker. One fsync is shared by the whole batch — the main lever
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STREAM_CHANNEL = "stream"
+GATHER_TURNS = 4
+"""At most this many turns of the event loop to gather a batch (:meth:`Writer._gather`)."""
 # labels() takes a lock and builds a key: once, not on every batch.
 _EVENTS_COMMITTED = metrics.EVENTS_COMMITTED.labels("event")
 _TO_DEVICE_COMMITTED = metrics.EVENTS_COMMITTED.labels("to_device")
@@ -375,12 +378,31 @@ class Writer:
             timer.cancel()
 
     async def _loop(self) -> None:
+        concurrent = False
         while True:
             first = await self._queue.get()
+            if concurrent:
+                await self._gather()
             batch = [first]
             while len(batch) < self._config.writer_max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             await self._execute(batch)
+            concurrent = len(batch) > 1
+
+    async def _gather(self) -> None:
+        """Let the event loop turn while that brings more jobs, up to :data:`GATHER_TURNS`.
+
+        Requests the loop has already read, and tasks already woken, reach the queue only
+        when they run; starting the batch before they do splits one burst into several
+        batches, each paying for its own statements, COMMIT and thread hand-offs. Only
+        after a batch of several jobs (others are sending): a lone sender gains nothing
+        by waiting. Measured: 20 concurrent senders, batches 6.6 → 8.5 jobs, server CPU
+        per send −13 %, sends/s +22 % (docs/performance.md, run 10)."""
+        for _ in range(GATHER_TURNS):
+            waiting = self._queue.qsize()
+            await asyncio.sleep(0)
+            if self._queue.qsize() == waiting:
+                return
 
     async def _connection(self) -> ThreadedConnection | AsyncConnection:
         if self._conn is None or self._conn.closed:
