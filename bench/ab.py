@@ -49,6 +49,7 @@ class Side:
         await self.server.start()
         self.api = m.Api(self.server.base, session)
         self.proc = m.Proc(str(self.server.pid_file))
+        self.metrics = m.Metrics(self.api)
         prefix = f"ab{int(time.time())}"
         self.users = [await self.api.register(f"{prefix}u{i}") for i in range(senders + 1)]
         self.room = await self.api.create_group(self.users[0], "ab", self.users[1:])
@@ -69,17 +70,6 @@ class Side:
         await asyncio.gather(*(sender(u) for u in self.users[1:]))
         return time.perf_counter() - started
 
-    async def batches(self) -> tuple[float, float]:
-        """The writer's batch histogram: (jobs, batches) so far."""
-        async with self.api.s.get(self.server.base + "/metrics") as response:
-            text = await response.text()
-        values = {
-            line.split()[0]: float(line.split()[1])
-            for line in text.splitlines()
-            if line.startswith("kabar_writer_batch_jobs_")
-        }
-        return values["kabar_writer_batch_jobs_sum"], values["kabar_writer_batch_jobs_count"]
-
     async def burst(self, n: int, k: int) -> None:
         r = self.results
         cpu, mine = self.proc.cpu_s(), time.process_time()
@@ -88,14 +78,14 @@ class Side:
         r["seq_srv_ms"].append(1000 * (self.proc.cpu_s() - cpu) / n)
         r["seq_cli_ms"].append(1000 * (time.process_time() - mine) / n)
         total = k * (len(self.users) - 1)
-        jobs, batches = await self.batches()
+        before = await self.metrics.snapshot()
         cpu, mine = self.proc.cpu_s(), time.process_time()
         wall = await self.concurrent(k)
         r["conc_per_s"].append(total / wall)
         r["conc_srv_ms"].append(1000 * (self.proc.cpu_s() - cpu) / total)
         r["conc_cli_ms"].append(1000 * (time.process_time() - mine) / total)
-        jobs2, batches2 = await self.batches()
-        r["conc_batch"].append((jobs2 - jobs) / max(1.0, batches2 - batches))
+        writer = m.Metrics.delta(before, await self.metrics.snapshot())
+        r["conc_batch"].append(writer.get("jobs_per_batch", 0.0))
 
 
 async def run(a: argparse.Namespace) -> dict[str, Any]:

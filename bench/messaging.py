@@ -537,9 +537,9 @@ class Spawned:
         self.dir = Path(tempfile.mkdtemp(prefix="kabar-bench-"))
         # A port another server holds would make its /healthz answer for ours (which then
         # exits, unable to bind), and the run would measure the wrong server.
+        if a.port and not port_is_free(a.port):
+            raise SystemExit(f"port {a.port} is in use: stop what holds it or pick --port")
         self.port = a.port or free_port()
-        if not port_is_free(self.port):
-            raise SystemExit(f"port {self.port} is in use: stop what holds it or pick --port")
         self.url = a.database_url or f"sqlite:///{self.dir / 'kabar.db'}"
         self.pid_file = Path(a.pid_file) if a.pid_file else self.dir / "kabar.pid"
         self.keep = a.keep_data
