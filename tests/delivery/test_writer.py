@@ -21,12 +21,15 @@ from support.server import RunningServer
 async def test_a_send_stuck_behind_a_slow_write_times_out_and_its_retry_finds_it(
     make_server: ServerFactory,
 ) -> None:
+    # The account and group are made with the default timeout: on a loaded machine (CI runs
+    # tests in parallel) even an ordinary write can take longer than the short one below.
+    async with make_server() as server, Api(server.base_url) as api:
+        alice = await api.register()
+        group = await api.group(alice)
     async with (
         make_server(stream={"commit_timeout_seconds": 0.3}) as server,
         Api(server.base_url) as api,
     ):
-        alice = await api.register()
-        group = await api.group(alice)
         release = asyncio.Event()
 
         async def slow(_tx: Any) -> None:
