@@ -6,10 +6,13 @@
 #   QUICK=1 bench/peers.sh      # smaller sizes for all three, ~3-4 min
 #
 # Raw JSON, logs and the comparison (compare.md) go to bench/results/<date>[-quick][-N]/.
+# Last, bench/interleaved.py runs kabar and a fresh Synapse at the same time, in alternating
+# bursts, so that each ratio compares bursts seconds apart (the machine's drift cancels);
+# its table is appended to compare.md.
 # Env: KABAR_PEERS_DIR   the peer benchmarks (default: <repo>/../shared/peers, or next to
 #                        the main checkout when <repo> is a git worktree)
 #      RESULTS           output directory (default as above)
-#      STEPS             which parts to run (default "synapse kabar ceiling")
+#      STEPS             which parts to run (default "synapse kabar ceiling interleaved")
 #      KABAR_BENCH_ARGS  extra options for bench/messaging.py (e.g. --database-url ...)
 #      KABAR_ROUNDS      how many times kabar runs, each on a fresh server (default 3; the
 #                        table quotes the median of each metric and each round's targets)
@@ -30,15 +33,16 @@ if [ -z "${KABAR_PEERS_DIR:-}" ]; then
 fi
 PEERS=$(cd "$KABAR_PEERS_DIR" && pwd) || { echo "no peer benchmarks at $KABAR_PEERS_DIR: set KABAR_PEERS_DIR" >&2; exit 1; }
 PY=${PY:-$REPO/.venv/bin/python}
-STEPS=${STEPS:-synapse kabar ceiling}
+STEPS=${STEPS:-synapse kabar ceiling interleaved}
 ROUNDS=${KABAR_ROUNDS:-3}
 SYNAPSE_ROUNDS=${SYNAPSE_ROUNDS:-2}
 SYNAPSE_DATA=${DATA:-/tmp/peers/synapse-data}
 SYNAPSE_VENV=${VENV:-/tmp/peers/synapse-venv}
 
-SIZES=() SQLITE_ARGS=() SUFFIX=""
+SIZES=() SQLITE_ARGS=() INTERLEAVED_SIZES=() SUFFIX=""
 if [ "${QUICK:-0}" = 1 ]; then
   SIZES=(--messages 300 --fanout-msgs 50 --per-sender 30)
+  INTERLEAVED_SIZES=(--rounds 3 --kabar-seq 300 --synapse-seq 20 --kabar-per-sender 20 --synapse-per-sender 3)
   SQLITE_ARGS=(--seconds 1)
   SUFFIX=-quick
 fi
@@ -126,6 +130,24 @@ if has ceiling; then
     >"$OUT/ceiling-sqlite.json" 2> >(tee "$OUT/ceiling-sqlite.log" >&2)
 fi
 
+if has interleaved; then
+  load "before interleaved"
+  log "interleaved: kabar and a fresh Synapse up at once, bursts alternating (bench/interleaved.py)"
+  "$PEERS/synapse/setup.sh" >&2
+  synapse_started=1
+  "$PEERS/synapse/start.sh" >&2
+  "$PY" "$REPO/bench/interleaved.py" --peers "$PEERS" --synapse-base "http://127.0.0.1:${PORT:-18008}" \
+    --synapse-config "$SYNAPSE_DATA/bench.yaml" --synapse-pid-file "$SYNAPSE_DATA/synapse.pid" \
+    --markdown "$OUT/interleaved.md" "${INTERLEAVED_SIZES[@]}" \
+    >"$OUT/interleaved.json" 2> >(tee "$OUT/interleaved.log" >&2)
+  DATA=$SYNAPSE_DATA "$PEERS/synapse/stop.sh" >&2
+  synapse_started=
+fi
+
 load "end"
 sleep 0.5  # let the tee'd logs flush
 "$PY" "$REPO/bench/compare.py" "$OUT" | tee "$OUT/compare.md"
+if [ -f "$OUT/interleaved.md" ]; then
+  echo | tee -a "$OUT/compare.md"
+  tee -a "$OUT/compare.md" <"$OUT/interleaved.md"
+fi
