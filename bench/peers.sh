@@ -83,16 +83,24 @@ synapse_started=
 cleanup() { if [ -n "$synapse_started" ]; then DATA=$SYNAPSE_DATA "$PEERS/synapse/stop.sh" >&2 || true; fi; }
 trap cleanup EXIT
 
-synapse_round() {  # $1: the output name (synapse or synapse-N)
-  load "before synapse ($1)"
-  log "Synapse ($1): setup (fresh SQLite), start, bench, stop"
+synapse_up() {  # a fresh Synapse (new SQLite), as its README says: setup.sh, start.sh
   "$PEERS/synapse/setup.sh" >&2
   synapse_started=1
   "$PEERS/synapse/start.sh" >&2
-  "$SYNAPSE_VENV/bin/python" "$PEERS/synapse/bench.py" --config "$SYNAPSE_DATA/bench.yaml" \
-    --pid-file "$SYNAPSE_DATA/synapse.pid" "${SIZES[@]}" >"$OUT/$1.json" 2> >(tee "$OUT/$1.log" >&2)
+}
+
+synapse_down() {
   DATA=$SYNAPSE_DATA "$PEERS/synapse/stop.sh" >&2
   synapse_started=
+}
+
+synapse_round() {  # $1: the output name (synapse or synapse-N)
+  load "before synapse ($1)"
+  log "Synapse ($1): setup (fresh SQLite), start, bench, stop"
+  synapse_up
+  "$SYNAPSE_VENV/bin/python" "$PEERS/synapse/bench.py" --config "$SYNAPSE_DATA/bench.yaml" \
+    --pid-file "$SYNAPSE_DATA/synapse.pid" "${SIZES[@]}" >"$OUT/$1.json" 2> >(tee "$OUT/$1.log" >&2)
+  synapse_down
 }
 
 kabar_round() {  # $1: the output name (kabar or kabar-N)
@@ -133,15 +141,12 @@ fi
 if has interleaved; then
   load "before interleaved"
   log "interleaved: kabar and a fresh Synapse up at once, bursts alternating (bench/interleaved.py)"
-  "$PEERS/synapse/setup.sh" >&2
-  synapse_started=1
-  "$PEERS/synapse/start.sh" >&2
+  synapse_up
   "$PY" "$REPO/bench/interleaved.py" --peers "$PEERS" --synapse-base "http://127.0.0.1:${PORT:-18008}" \
     --synapse-config "$SYNAPSE_DATA/bench.yaml" --synapse-pid-file "$SYNAPSE_DATA/synapse.pid" \
     --markdown "$OUT/interleaved.md" "${INTERLEAVED_SIZES[@]}" \
     >"$OUT/interleaved.json" 2> >(tee "$OUT/interleaved.log" >&2)
-  DATA=$SYNAPSE_DATA "$PEERS/synapse/stop.sh" >&2
-  synapse_started=
+  synapse_down
 fi
 
 load "end"
