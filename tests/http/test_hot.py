@@ -12,14 +12,17 @@ import base64
 import json
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from conftest import ServerFactory
+from kabar.app import KabarApp
+from kabar.http.protocol import HeadHoldingHttpToolsProtocol
 from support.api import Api, User
-from support.server import RunningServer
+from support.server import RunningServer, serve_in_process, server_config
 
 Outcome = dict[str, Any]
 COMPARED_HEADERS = (
@@ -204,27 +207,53 @@ def count_fastapi_requests(server: RunningServer) -> CountingApp | None:
     return counter
 
 
-async def run_cases(server: RunningServer) -> tuple[dict[str, Outcome], dict[str, bool]]:
-    """Every case's outcome, and whether FastAPI answered it."""
+async def run_cases(
+    server: RunningServer,
+) -> tuple[dict[str, Outcome], dict[str, bool], dict[str, bool]]:
+    """Every case's outcome, whether FastAPI answered it, and whether it reached the ASGI
+    application at all (kabar's HTTP protocol answers hot requests without it)."""
     outcomes: dict[str, Outcome] = {}
     reached: dict[str, bool] = {}
+    reached_asgi: dict[str, bool] = {}
+    asgi_paths: list[str] = []
+    original = KabarApp.__call__
+
+    async def counted(self: KabarApp, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            asgi_paths.append(scope["path"])
+        await original(self, scope, receive, send)
+
     async with Api(server.base_url) as api:
         scenario = Scenario(server, api)
         await scenario.setup()
         counter = count_fastapi_requests(server)
-        for name, case in {**SEND_CASES, **SYNC_CASES}.items():
-            before = len(counter.paths) if counter else 0
-            response = await case(scenario)
-            outcomes[name] = outcome(response)
-            reached[name] = counter is None or len(counter.paths) > before
-    return outcomes, reached
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(KabarApp, "__call__", counted)
+            for name, case in {**SEND_CASES, **SYNC_CASES}.items():
+                before = len(counter.paths) if counter else 0
+                before_asgi = len(asgi_paths)
+                response = await case(scenario)
+                outcomes[name] = outcome(response)
+                reached[name] = counter is None or len(counter.paths) > before
+                reached_asgi[name] = len(asgi_paths) > before_asgi
+    return outcomes, reached, reached_asgi
 
 
-async def test_hot_routes_answer_as_the_fastapi_routes_do(make_server: ServerFactory) -> None:
-    async with make_server(server={"hot_routes": True}) as server:
-        hot, reached_fastapi = await run_cases(server)
+@pytest.mark.parametrize("path", ["protocol", "asgi"])
+async def test_hot_routes_answer_as_the_fastapi_routes_do(
+    make_server: ServerFactory, database_url: str, tmp_path: Path, path: str
+) -> None:
+    """``protocol``: as served, kabar's HTTP protocol answers the hot routes itself;
+    ``asgi``: under uvicorn's own protocol (any ASGI server), the ASGI layer does."""
+    if path == "protocol":
+        async with make_server(server={"hot_routes": True}) as server:
+            hot, reached_fastapi, reached_asgi = await run_cases(server)
+    else:
+        config = server_config(database_url, tmp_path / "asgi", server={"hot_routes": True})
+        async with serve_in_process(config, http_protocol=HeadHoldingHttpToolsProtocol) as server:
+            hot, reached_fastapi, reached_asgi = await run_cases(server)
     async with make_server(server={"hot_routes": False}) as server:
-        reference, _ = await run_cases(server)
+        reference, _, _ = await run_cases(server)
 
     for name in reference:
         assert hot[name] == reference[name], name
@@ -252,6 +281,8 @@ async def test_hot_routes_answer_as_the_fastapi_routes_do(make_server: ServerFac
 
     answered_by_layer = {name for name, reached in reached_fastapi.items() if not reached}
     assert answered_by_layer == HOT_SEND | HOT_SYNC
+    without_asgi = {name for name, reached in reached_asgi.items() if not reached}
+    assert without_asgi == (HOT_SEND | HOT_SYNC if path == "protocol" else set())
 
 
 @pytest.mark.parametrize("hot_routes", [True, False])

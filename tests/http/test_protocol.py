@@ -1,11 +1,15 @@
-"""One write per response: a response head waits for its body, and nothing is reordered or lost."""
+"""kabar's HTTP protocol: one write per response (a head waits for its body; nothing is reordered
+or lost), and the hot routes answered from the parsed request with uvicorn's connection rules:
+pipelining, ``Expect: 100-continue``, bodies in pieces, clients that go away, HTTP/1.0."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from kabar.http.protocol import HeadHolder
+from support.api import Api
 from support.server import RunningServer
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
@@ -115,3 +119,133 @@ async def test_pipelined_get_and_head_requests_get_whole_answers_in_order(
     assert second.startswith(b"HTTP/1.1 405")  # HEAD: a head (with its length) and no body
     assert third.startswith(b"HTTP/1.1 404")
     assert b'"code":"not_found"' in third
+
+
+# -- the hot routes answered by the protocol itself ------------------------------------------
+
+
+def _responses(data: bytes) -> list[tuple[bytes, dict[bytes, bytes], bytes]]:
+    """Split a byte stream of responses with Content-Length into (status line, headers, body)."""
+    found = []
+    while data:
+        head, data = data.split(b"\r\n\r\n", 1)
+        status, *lines = head.split(b"\r\n")
+        headers = {}
+        for line in lines:
+            name, value = line.split(b":", 1)
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get(b"content-length", b"0"))
+        found.append((status, headers, data[:length]))
+        data = data[length:]
+    return found
+
+
+def _put(group: str, txn: str, token: str, body: bytes, *extra: bytes) -> bytes:
+    head = [
+        b"PUT /v1/conversations/%s/messages/%s HTTP/1.1" % (group.encode(), txn.encode()),
+        b"Host: x",
+        b"Authorization: Bearer " + token.encode(),
+        b"Content-Type: application/json",
+        b"Content-Length: %d" % len(body),
+        *extra,
+    ]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+def _sync(token: str, *extra: bytes) -> bytes:
+    head = [
+        b"GET /v1/sync?timeout=0 HTTP/1.1",
+        b"Host: x",
+        b"Authorization: Bearer %s" % token.encode(),
+    ]
+    return b"\r\n".join([*head, *extra]) + b"\r\n\r\n"
+
+
+ENVELOPE = b'{"algorithm": "test.plain", "ciphertext": "b3BhcXVl"}'
+
+
+async def _alice_and_group(server: RunningServer) -> tuple[str, str]:
+    async with Api(server.base_url) as api:
+        alice = await api.register()
+        return alice.token, await api.group(alice)
+
+
+async def test_pipelined_hot_requests_are_answered_whole_and_in_order(
+    sqlite_server: RunningServer,
+) -> None:
+    token, group = await _alice_and_group(sqlite_server)
+    request = (
+        _put(group, "p-1", token, ENVELOPE)
+        + _put(group, "p-2", token, b'{"algorithm": 1}')  # FastAPI words this 400
+        + _put(group, "p-1", token, ENVELOPE)  # the same txn_id: the original event
+        + _sync(token, b"Connection: close")
+    )
+    answers = _responses(await _exchange(sqlite_server, request))
+    assert [status.split(b" ")[1] for status, _, _ in answers] == [b"200", b"400", b"200", b"200"]
+    first, invalid, repeated, synced = (json.loads(body) for _, _, body in answers)
+    assert first["duplicate"] is False
+    assert repeated["duplicate"] is True
+    assert repeated["seq"] == first["seq"]
+    assert invalid["code"] == "invalid_request"
+    assert [e["seq"] for e in synced["events"] if e["type"] == "message"] == [first["seq"]]
+    for _, headers, _ in answers:
+        assert headers[b"x-content-type-options"] == b"nosniff"
+        assert b"date" in headers
+    assert answers[-1][1][b"connection"] == b"close"
+
+
+async def test_a_send_whose_body_comes_in_pieces_after_100_continue(
+    sqlite_server: RunningServer,
+) -> None:
+    token, group = await _alice_and_group(sqlite_server)
+    request = _put(group, "slow", token, ENVELOPE, b"Expect: 100-continue")
+    head, body = request.split(b"\r\n\r\n", 1)
+    host, port = sqlite_server.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(head + b"\r\n\r\n")
+        assert await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5) == (
+            b"HTTP/1.1 100 Continue\r\n\r\n"
+        )
+        for start in range(0, len(body), 10):
+            writer.write(body[start : start + 10])
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        status, headers, content = _responses(await asyncio.wait_for(_one(reader), 5))[0]
+    finally:
+        writer.close()
+    assert status.startswith(b"HTTP/1.1 200")
+    assert json.loads(content)["seq"] >= 1
+    assert headers[b"content-type"] == b"application/json"
+
+
+async def _one(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    return head + await reader.readexactly(int(_responses(head)[0][1][b"content-length"]))
+
+
+async def test_a_client_gone_before_its_body_ends_leaves_the_server_serving(
+    sqlite_server: RunningServer,
+) -> None:
+    token, group = await _alice_and_group(sqlite_server)
+    request = _put(group, "gone", token, ENVELOPE)
+    host, port = sqlite_server.base_url.removeprefix("http://").split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(request[:-5])
+    await writer.drain()
+    writer.close()
+    await asyncio.sleep(0.05)
+    answers = _responses(await _exchange(sqlite_server, _sync(token, b"Connection: close")))
+    synced = json.loads(answers[0][2])
+    assert not [e for e in synced["events"] if e["type"] == "message"]  # nothing was sent
+
+
+async def test_http_1_0_hot_request_gets_its_answer_and_the_connection_closes(
+    sqlite_server: RunningServer,
+) -> None:
+    token, group = await _alice_and_group(sqlite_server)
+    request = _put(group, "old", token, ENVELOPE).replace(b"HTTP/1.1", b"HTTP/1.0", 1)
+    answers = _responses(await _exchange(sqlite_server, request))  # reads to EOF
+    assert len(answers) == 1
+    assert answers[0][0].startswith(b"HTTP/1.1 200")
+    assert answers[0][1][b"connection"] == b"close"

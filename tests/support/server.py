@@ -53,12 +53,19 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def serve_in_process(config: Config) -> AsyncIterator[RunningServer]:
+async def serve_in_process(
+    config: Config, http_protocol: type[asyncio.Protocol] | None = None
+) -> AsyncIterator[RunningServer]:
+    """kabar served by uvicorn in this loop, as ``kabar serve`` serves it (``http_protocol``
+    replaces kabar's HTTP protocol class, for tests of the protocol itself)."""
     app = create_app(config)
+    options = dict(UVICORN_OPTIONS)
+    if http_protocol is not None:
+        options["http"] = http_protocol
     server = uvicorn.Server(
         uvicorn.Config(
             app,
-            **UVICORN_OPTIONS,
+            **options,
             host="127.0.0.1",
             port=0,
             log_level="warning",

@@ -16,7 +16,7 @@ from kabar.app import build_services, create_app, shutdown_services
 from kabar.cli.demo import MODERATOR, editors, seed_public
 from kabar.config import Config, load_config, sqlalchemy_url
 from kabar.errors import Conflict, KabarError
-from kabar.http.protocol import HeadHoldingHttpToolsProtocol
+from kabar.http.protocol import KabarHttpProtocol
 from kabar.logs import configure as configure_logging
 from kabar.store import migrate
 from kabar.store.database import Database
@@ -33,8 +33,8 @@ DEMO_PASSWORD = "kabar-demo-password"
 # How kabar is served (tests serve in-process with the same options).
 UVICORN_OPTIONS: dict[str, Any] = {
     "loop": "uvloop",
-    # httptools, each response head and body sent in one write (http/protocol.py says why).
-    "http": HeadHoldingHttpToolsProtocol,
+    # httptools, one write per response, hot routes without ASGI (http/protocol.py says why).
+    "http": KabarHttpProtocol,
     "ws": "websockets-sansio",
     "access_log": False,
     # kabar reads X-Forwarded-For and -Proto itself, believing only server.trusted_proxies;

@@ -23,8 +23,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
@@ -49,82 +49,159 @@ SYNC_ROUTE = "/v1/sync"
 # The FastAPI route's own path constraints (ConversationIdPath, TxnIdPath).
 _SEND_PATH = re.compile(r"/v1/conversations/([^/]{1,40})/messages/([A-Za-z0-9._~-]{1,64})")
 _NUMBER = re.compile(r"[0-9]{1,6}")
-_JSON_HEADERS = [(b"content-type", b"application/json")] + [
+JSON_HEADERS = [(b"content-type", b"application/json")] + [
     (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in ALWAYS.items()
 ]
-_SECURITY_HEADERS = _JSON_HEADERS[1:]
+_SECURITY_HEADERS = JSON_HEADERS[1:]
 _counted: dict[tuple[str, int], tuple[Any, Any]] = {}  # each route has one method
 _READ_HEADERS = frozenset(
     (b"authorization", b"content-length", b"content-type", b"x-forwarded-for")
 )
-Handler = Callable[[Services, Principal, Scope, dict[bytes, bytes]], Awaitable[bytes]]
+
+
+class Handler(Protocol):
+    """One hot request, ready to run once its caller is known."""
+
+    method: str
+    route: str
+
+    def __call__(
+        self, svc: Services, principal: Principal, scope: Scope, headers: dict[bytes, bytes]
+    ) -> Awaitable[bytes]: ...
+
+
+class SendHead:
+    """A send's request line, before its body: where it goes and its transaction id."""
+
+    __slots__ = ("conversation_id", "txn_id")
+
+    def __init__(self, conversation_id: str, txn_id: str) -> None:
+        self.conversation_id = conversation_id
+        self.txn_id = txn_id
+
+
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+"""A response: status, headers (without Content-Length) and body."""
 
 
 class HotRoutes:
     """ASGI wrapper answering the send and sync routes directly (see the module doc).
 
     ``app`` is the full application, for every other request. ``scope["app"]`` must be the
-    FastAPI application (its ``state.services``)."""
+    FastAPI application (its ``state.services``). The pieces (:meth:`request`,
+    :meth:`takes_body`, :meth:`send`, :meth:`answer`) also serve kabar's HTTP protocol
+    (``kabar.http.protocol``), which calls them without the ASGI round of messages."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("root_path"):
-            path: str = scope["path"]
-            method: str = scope["method"]
-            if path == SYNC_ROUTE and method == "GET":
-                query = _sync_query(scope["query_string"])
-                if query is not None:
-                    headers = _headers(scope)
-                    await _measured(scope, headers, send, "GET", SYNC_ROUTE, _Sync(*query))
-                    return
-            elif method == "PUT" and path.startswith("/v1/conversations/"):
-                match = _SEND_PATH.fullmatch(path)
-                if match is not None:
-                    headers = _headers(scope)
-                    body = await self._envelope(headers, receive)
-                    if isinstance(body, EnvelopeIn):
-                        handler = _Send(match[1], match[2], body)
-                        await _measured(scope, headers, send, "PUT", SEND_ROUTE, handler)
-                        return
+        request = self.request(scope)
+        if request is not None:
+            headers = request_headers(scope)
+            handler: Handler | None
+            if isinstance(request, SendHead):
+                handler = None
+                if self.takes_body(headers):
+                    body = await _read_body(receive)
                     if body is None:
                         return  # the client went away while sending its body
-                    receive = body
+                    handler = self.send(request, body)
+                    receive = _replay(body, receive)
+            else:
+                handler = request
+            if handler is not None:
+                status, answer_headers, content = await self.answer(scope, headers, handler)
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": status,
+                        "headers": [*answer_headers, (b"content-length", b"%d" % len(content))],
+                    }
+                )
+                await send({"type": "http.response.body", "body": content})
+                return
         await self.app(scope, receive, send)
 
-    async def _envelope(
-        self, headers: dict[bytes, bytes], receive: Receive
-    ) -> EnvelopeIn | Receive | None:
-        """The validated body; or a ``receive`` replaying it for the full application."""
+    def request(self, scope: Scope) -> SendHead | SyncRequest | None:
+        """The hot route a request's head asks for, or None (the full application answers)."""
+        if scope["type"] != "http" or scope.get("root_path"):
+            return None
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if path == SYNC_ROUTE and method == "GET":
+            query = _sync_query(scope["query_string"])
+            return None if query is None else SyncRequest(*query)
+        if method == "PUT" and path.startswith("/v1/conversations/"):
+            match = _SEND_PATH.fullmatch(path)
+            if match is not None:
+                return SendHead(match[1], match[2])
+        return None
+
+    def takes_body(self, headers: dict[bytes, bytes]) -> bool:
+        """Whether a send's body is one this layer reads: a JSON body of a stated length
+        within the limit. BodyLimit or FastAPI answer the rest, as they always did."""
         length = headers.get(b"content-length")
         content_type = headers.get(b"content-type")
-        if (
+        return not (
             length is None
             or not length.isdigit()
             or int(length) > self.max_body_bytes
             or (content_type is not None and not _is_json(content_type))
-        ):
-            return receive  # BodyLimit or FastAPI answers these, as they always did
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return None
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        if len(body) <= self.max_body_bytes:
+        )
+
+    def send(self, head: SendHead, body: bytes) -> Handler | None:
+        """The send with this body, or None if the body does not validate (FastAPI then
+        words the 400, or finds the token missing first)."""
+        if len(body) > self.max_body_bytes:
+            return None
+        try:
+            envelope = EnvelopeIn.model_validate_json(body)
+        except ValidationError:
+            return None
+        return _Send(head.conversation_id, head.txn_id, envelope)
+
+    async def answer(self, scope: Scope, headers: dict[bytes, bytes], handler: Handler) -> Answer:
+        """Authenticate the caller and run ``handler``: its answer, or the problem document
+        of whatever went wrong. Counted and timed under the route's name."""
+        started = time.perf_counter()
+        status = 500
+        try:
+            svc: Services = scope["app"].state.services
+            authorization = headers.get(b"authorization")
+            token = bearer_token(authorization.decode("latin-1") if authorization else None)
             try:
-                return EnvelopeIn.model_validate_json(body)
-            except ValidationError:
-                pass  # FastAPI words the 400 (or finds the token missing first)
-        return _replay(body, receive)
+                principal = await svc.auth.authenticate(token)
+                body = await handler(svc, principal, scope, headers)
+                status = 200
+                return status, JSON_HEADERS, body
+            except KabarError as error:
+                status, body, answer_headers = _problem(render(error))
+            except Exception as error:
+                if is_unavailable(error):
+                    log.warning("storage unavailable: %s", error.__class__.__name__)
+                    answer = render(Unavailable("storage is unavailable; retry shortly"))
+                else:
+                    answer = unexpected(error)
+                status, body, answer_headers = _problem(answer)
+            return status, answer_headers, body
+        finally:
+            route = handler.route
+            counted = _counted.get((route, status))
+            if counted is None:  # labels() takes a lock and builds a key: do it once per pair
+                counted = _counted[route, status] = (
+                    metrics.HTTP_REQUESTS.labels(handler.method, route, str(status)),
+                    metrics.HTTP_LATENCY.labels(route),
+                )
+            counted[0].inc()
+            counted[1].observe(time.perf_counter() - started)
 
 
 class _Send:
+    method = "PUT"
+    route = SEND_ROUTE
+
     def __init__(self, conversation_id: str, txn_id: str, body: EnvelopeIn) -> None:
         self.conversation_id = conversation_id
         self.txn_id = txn_id
@@ -147,7 +224,10 @@ class _Send:
         return ev.dumps(answer).encode()
 
 
-class _Sync:
+class SyncRequest:
+    method = "GET"
+    route = SYNC_ROUTE
+
     def __init__(self, since: str | None, timeout_ms: int, limit: int) -> None:
         self.since = since
         self.timeout_ms = timeout_ms
@@ -157,54 +237,6 @@ class _Sync:
         self, svc: Services, principal: Principal, scope: Scope, headers: dict[bytes, bytes]
     ) -> bytes:
         return await sync_page(svc, principal, self.since, self.timeout_ms, self.limit)
-
-
-async def _measured(
-    scope: Scope,
-    headers: dict[bytes, bytes],
-    send: Send,
-    method: str,
-    route: str,
-    handler: Handler,
-) -> None:
-    """Authenticate the caller, run ``handler`` and answer with its body, or with the problem
-    document of whatever went wrong."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        svc: Services = scope["app"].state.services
-        authorization = headers.get(b"authorization")
-        token = bearer_token(authorization.decode("latin-1") if authorization else None)
-        try:
-            principal = await svc.auth.authenticate(token)
-            body = await handler(svc, principal, scope, headers)
-            status, answer_headers = 200, _JSON_HEADERS
-        except KabarError as error:
-            status, body, answer_headers = _problem(render(error))
-        except Exception as error:
-            if is_unavailable(error):
-                log.warning("storage unavailable: %s", error.__class__.__name__)
-                answer = render(Unavailable("storage is unavailable; retry shortly"))
-            else:
-                answer = unexpected(error)
-            status, body, answer_headers = _problem(answer)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [*answer_headers, (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-    finally:
-        counted = _counted.get((route, status))
-        if counted is None:  # labels() takes a lock and builds a key: do it once per pair
-            counted = _counted[route, status] = (
-                metrics.HTTP_REQUESTS.labels(method, route, str(status)),
-                metrics.HTTP_LATENCY.labels(route),
-            )
-        counted[0].inc()
-        counted[1].observe(time.perf_counter() - started)
 
 
 def _problem(response: Any) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -237,13 +269,25 @@ def _is_json(content_type: bytes) -> bool:
     return content_type.split(b";", 1)[0].strip().lower() == b"application/json"
 
 
-def _headers(scope: Scope) -> dict[bytes, bytes]:
+def request_headers(scope: Scope) -> dict[bytes, bytes]:
     """The request headers the hot routes read, each at its first occurrence, in one pass."""
     found: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
         if name in _READ_HEADERS and name not in found:
             found[name] = value
     return found
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None if the client went away first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -1,4 +1,5 @@
-"""The HTTP protocol kabar serves with: uvicorn's httptools protocol, one write per response.
+"""The HTTP protocol kabar serves with: uvicorn's httptools protocol, one write per response,
+and the hot routes answered straight from the parsed request.
 
 uvicorn writes a response's head and then its body with one ``transport.write`` each, and
 uvloop sends each at once: two ``send`` system calls and two TCP segments per response, the
@@ -8,14 +9,43 @@ follows in the same turn of the event loop (a streamed response still waiting fo
 first chunk), the head goes out alone at the end of the turn. Everything else passes
 straight through, and nothing is reordered: every write, close or abort sends a held head
 first.
+
+:class:`KabarHttpProtocol` also answers the two hot routes (``kabar.http.hot``: a send and
+a sync, nearly every request a busy server gets) without the ASGI round of messages: where
+uvicorn would start the application with ``scope``/``receive``/``send``, it reads the body
+from the request cycle's buffer, runs the same :class:`~kabar.http.hot.HotRoutes` pieces
+and writes the whole response — head and body, headers rendered once at import — in one
+``transport.write``. That skips uvicorn's checks of each header an application hands it,
+its message dicts, the held head's extra callback and the application's outer layers:
+~6 % of the instructions a send costs the server, sequential or concurrent
+(docs/performance.md). Everything else about the connection stays uvicorn's:
+parsing, keep-alive, pipelining (the cycle and its queue are uvicorn's own),
+``Expect: 100-continue``, flow control and disconnects. A request this path does not take
+whole — any other route, a body that does not validate, no ``Content-Length`` — runs
+through the application exactly as before. The hook overridden here, uvicorn's
+``_start_asgi_task``, is private: a uvicorn without it never calls the override, and the
+ASGI layer (``HotRoutes.__call__``) answers the hot routes instead, as under any other ASGI
+server; ``tests/http/test_hot.py`` notices which path answered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, cast
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
+
+from kabar.http.hot import JSON_HEADERS, Answer, Handler, HotRoutes, SendHead, request_headers
+
+log = logging.getLogger(__name__)
+_JSON_HEAD = b"".join(b"%s: %s\r\n" % header for header in JSON_HEADERS)
 
 
 class HeadHolder:
@@ -80,3 +110,123 @@ class HeadHoldingHttpToolsProtocol(HttpToolsProtocol):
         # uvloop's transports do not subclass asyncio.Transport; they have its methods.
         holder: Any = HeadHolder(cast(asyncio.Transport, transport), self.loop)
         super().connection_made(holder)
+
+
+class KabarHttpProtocol(HeadHoldingHttpToolsProtocol):
+    """:class:`HeadHoldingHttpToolsProtocol` answering the hot routes itself (module doc)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        hot = getattr(self.app, "hot", None)  # KabarApp's layer; None when it is off
+        self.hot_routes = hot if isinstance(hot, HotRoutes) else None
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        hot = self.hot_routes
+        # ``app`` is not the application when uvicorn answers 503 for its concurrency limit.
+        if hot is not None and app is self.app:
+            scope: Any = cycle.scope  # uvicorn's TypedDict; Starlette's layers take a Scope
+            request = hot.request(scope)
+            if request is not None:
+                scope["app"] = app  # what KabarApp sets: handlers find the services there
+                task = self.loop.create_task(_answer(hot, cycle, app, request))
+                task.add_done_callback(self.tasks.discard)
+                self.tasks.add(task)
+                return
+        super()._start_asgi_task(cycle, app)
+
+
+async def _answer(
+    hot: HotRoutes,
+    cycle: RequestResponseCycle,
+    app: ASGI3Application,
+    request: SendHead | Handler,
+) -> None:
+    """Answer one hot request on its cycle (in place of ``cycle.run_asgi``)."""
+    scope: Any = cycle.scope
+    try:
+        headers = request_headers(scope)
+        handler: Handler | None
+        if isinstance(request, SendHead):
+            handler = None
+            if hot.takes_body(headers):
+                body = await _whole_body(cycle)
+                if body is None:
+                    return  # the client went away while sending its body
+                handler = hot.send(request, body)
+                if handler is None:  # the application words the 400: hand the body back
+                    cycle.body = bytearray(body)
+                    cycle.message_event.set()
+            if handler is None:
+                await cycle.run_asgi(app)
+                return
+        else:
+            handler = request
+        await _respond(cycle, await hot.answer(scope, headers, handler))
+    except BaseException as exc:  # as uvicorn's run_asgi treats the application's failures
+        log.error("Exception answering %s %s", scope["method"], scope["path"], exc_info=exc)
+        if not cycle.response_started:
+            await cycle.send_500_response()
+        else:
+            cycle.transport.close()
+    finally:
+        cycle.on_response = _nothing  # what run_asgi leaves: a late call starts nothing
+
+
+async def _whole_body(cycle: RequestResponseCycle) -> bytes | None:
+    """The request's body from the cycle's buffer (``cycle.receive``'s work, without its
+    messages), or None if the client went away first."""
+    if cycle.waiting_for_100_continue and not cycle.transport.is_closing():
+        cycle.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        cycle.waiting_for_100_continue = False
+    while cycle.more_body and not cycle.disconnected:
+        cycle.flow.resume_reading()
+        await cycle.message_event.wait()
+        cycle.message_event.clear()
+    if cycle.disconnected:
+        return None
+    body = bytes(cycle.body)
+    cycle.body = bytearray()
+    return body
+
+
+async def _respond(cycle: RequestResponseCycle, answer: Answer) -> None:
+    """Write a whole response in one write and complete the cycle, as ``cycle.send`` does
+    for a head with a Content-Length and its body."""
+    if cycle.flow.write_paused and not cycle.disconnected:
+        await cycle.flow.drain()
+    if cycle.disconnected:
+        return
+    status, headers, body = answer
+    parts = [STATUS_LINE[status]]
+    for name, value in cycle.default_headers:  # Date (and Server, if configured)
+        parts += (name, b": ", value, b"\r\n")
+    if headers is JSON_HEADERS:
+        parts.append(_JSON_HEAD)
+    else:  # a problem document's: kabar's own constants and numbers, nothing from a client
+        for name, value in headers:
+            parts += (name, b": ", value, b"\r\n")
+    parts.append(b"content-length: %d\r\n" % len(body))
+    if not cycle.keep_alive:
+        parts.append(b"connection: close\r\n")
+    parts += (b"\r\n", body)
+    if cycle.access_log:
+        cycle.access_logger.info(
+            '%s - "%s %s HTTP/%s" %d',
+            get_client_addr(cycle.scope),
+            cycle.scope["method"],
+            get_path_with_query_string(cycle.scope),
+            cycle.scope["http_version"],
+            status,
+        )
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False
+    cycle.transport.write(b"".join(parts))
+    cycle.response_complete = True
+    cycle.message_event.set()
+    if not cycle.keep_alive:
+        cycle.transport.close()
+    cycle.on_response()
+
+
+def _nothing() -> None:
+    pass
