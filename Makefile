@@ -21,7 +21,7 @@ help:
 	@echo "make bench       kabar benchmark (bench/messaging.py --spawn; BENCH_ARGS=... for options)"
 	@echo "make bench-e2e   end-to-end encryption: 100-member group start and throughput"
 	@echo "make bench-feed  public accounts: feed page latency, live fan-out to 10,000 sockets"
-	@echo "make bench-peer  kabar vs Matrix Synapse vs a bare relay, same workload, same run, then both up at once in alternating bursts (~20-30 min; QUICK=1: ~6 min)"
+	@echo "make bench-peer  kabar vs Matrix Synapse vs a bare relay, same workload, same run, then both up at once in alternating bursts (~11-30 min by machine; QUICK=1: ~6 min)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kabar needs Python 3.11 or newer")'

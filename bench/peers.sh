@@ -2,7 +2,7 @@
 # kabar against Matrix Synapse and the ceiling (a bare relay, bare SQLite): the same workload,
 # on this machine, in ONE run, one after the other. What `make bench-peer` runs.
 #
-#   bench/peers.sh              # full sizes, ~20-30 min (each Synapse round 5-10 min)
+#   bench/peers.sh              # full sizes, ~11-30 min by machine (each Synapse round 3-10 min)
 #   QUICK=1 bench/peers.sh      # smaller sizes for all steps, ~5-6 min
 #
 # Raw JSON, logs and the comparison (compare.md) go to bench/results/<date>[-quick][-N]/.
