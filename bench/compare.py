@@ -305,9 +305,15 @@ def sqlite_table(sq: Result, kab: Result) -> list[str]:
 def machine(meta: Result) -> str:
     sizes = " · QUICK sizes " + " ".join(meta["sizes"]) if meta.get("quick") else " · full sizes"
     dirty = " (src modified)" if meta.get("kabar_dirty") else ""
+    idle = meta.get("cpu_idle") or {}
+    if idle.get("driver"):
+        poll = idle.get("guest_halt_poll_ns")
+        idle_text = f" · cpuidle {idle['driver']}" + (f" (halt poll {poll} ns)" if poll else "")
+    else:
+        idle_text = ""
     return (
         f"{meta.get('date')} · {meta.get('cpus')}× {meta.get('cpu')} · {meta.get('mem_gib')} GiB"
-        f" · Linux {meta.get('kernel')} · Python {meta.get('python')}"
+        f" · Linux {meta.get('kernel')}{idle_text} · Python {meta.get('python')}"
         f" · kabar {str(meta.get('kabar_commit'))[:10]}{dirty}{sizes}"
         f" · load before {meta.get('loadavg_before', [None])[0]}"
     )

@@ -70,11 +70,19 @@ out, repo, peers, quick, steps, *sizes = sys.argv[1:]
 git = lambda *a: subprocess.run(["git", "-C", repo, *a], capture_output=True, text=True).stdout.strip()
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), None)
 mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+def read(path):  # how idle vCPUs sleep moves a ping-pong's round trip (docs/performance.md)
+    try:
+        return open(path).read().strip()
+    except OSError:
+        return None
+idle = {"driver": read("/sys/devices/system/cpu/cpuidle/current_driver"),
+        "guest_halt_poll_ns": read("/sys/module/haltpoll/parameters/guest_halt_poll_ns")}
 json.dump({"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": quick == "1", "steps": steps.split(),
            "sizes": sizes, "cpu": cpu, "cpus": os.cpu_count(), "mem_gib": round(mem / 2**20, 1),
            "kernel": platform.release(), "python": platform.python_version(),
            "kabar_commit": git("rev-parse", "HEAD"), "kabar_dirty": bool(git("status", "--porcelain", "src")),
-           "peers_dir": peers, "loadavg_before": os.getloadavg()}, open(out, "w"), indent=1)
+           "peers_dir": peers, "loadavg_before": os.getloadavg(), "cpu_idle": idle},
+          open(out, "w"), indent=1)
 PY
 log "results in $OUT"
 
