@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -80,6 +80,10 @@ class SendHead:
         self.txn_id = txn_id
 
 
+class ClientGone(Exception):
+    """The client went away while sending a request's body: nobody is left to answer."""
+
+
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 """A response: status, headers (without Content-Length) and body."""
 
@@ -89,7 +93,7 @@ class HotRoutes:
 
     ``app`` is the full application, for every other request. ``scope["app"]`` must be the
     FastAPI application (its ``state.services``). The pieces (:meth:`request`,
-    :meth:`takes_body`, :meth:`send`, :meth:`answer`) also serve kabar's HTTP protocol
+    :meth:`handler`, :meth:`answer`) also serve kabar's HTTP protocol
     (``kabar.http.protocol``), which calls them without the ASGI round of messages."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
@@ -100,17 +104,10 @@ class HotRoutes:
         request = self.request(scope)
         if request is not None:
             headers = request_headers(scope)
-            handler: Handler | None
-            if isinstance(request, SendHead):
-                handler = None
-                if self.takes_body(headers):
-                    body = await _read_body(receive)
-                    if body is None:
-                        return  # the client went away while sending its body
-                    handler = self.send(request, body)
-                    receive = _replay(body, receive)
-            else:
-                handler = request
+            try:
+                handler, body = await self.handler(request, headers, lambda: _read_body(receive))
+            except ClientGone:
+                return
             if handler is not None:
                 status, answer_headers, content = await self.answer(scope, headers, handler)
                 await send(
@@ -122,6 +119,8 @@ class HotRoutes:
                 )
                 await send({"type": "http.response.body", "body": content})
                 return
+            if body is not None:
+                receive = _replay(body, receive)
         await self.app(scope, receive, send)
 
     def request(self, scope: Scope) -> SendHead | SyncRequest | None:
@@ -138,6 +137,24 @@ class HotRoutes:
             if match is not None:
                 return SendHead(match[1], match[2])
         return None
+
+    async def handler(
+        self,
+        request: SendHead | SyncRequest,
+        headers: dict[bytes, bytes],
+        read_body: Callable[[], Awaitable[bytes | None]],
+    ) -> tuple[Handler | None, bytes | None]:
+        """What answers ``request``: its handler; or None — the full application answers —
+        with the body if it was read (to hand back to it). ``read_body`` gives the whole body,
+        or None if the client went away (then :class:`ClientGone`)."""
+        if not isinstance(request, SendHead):
+            return request, None
+        if not self.takes_body(headers):
+            return None, None
+        body = await read_body()
+        if body is None:
+            raise ClientGone
+        return self.send(request, body), body
 
     def takes_body(self, headers: dict[bytes, bytes]) -> bool:
         """Whether a send's body is one this layer reads: a JSON body of a stated length

@@ -42,7 +42,15 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
-from kabar.http.hot import JSON_HEADERS, Answer, Handler, HotRoutes, SendHead, request_headers
+from kabar.http.hot import (
+    JSON_HEADERS,
+    Answer,
+    ClientGone,
+    HotRoutes,
+    SendHead,
+    SyncRequest,
+    request_headers,
+)
 
 log = logging.getLogger(__name__)
 _JSON_HEAD = b"".join(b"%s: %s\r\n" % header for header in JSON_HEADERS)
@@ -139,28 +147,22 @@ async def _answer(
     hot: HotRoutes,
     cycle: RequestResponseCycle,
     app: ASGI3Application,
-    request: SendHead | Handler,
+    request: SendHead | SyncRequest,
 ) -> None:
     """Answer one hot request on its cycle (in place of ``cycle.run_asgi``)."""
     scope: Any = cycle.scope
     try:
         headers = request_headers(scope)
-        handler: Handler | None
-        if isinstance(request, SendHead):
-            handler = None
-            if hot.takes_body(headers):
-                body = await _whole_body(cycle)
-                if body is None:
-                    return  # the client went away while sending its body
-                handler = hot.send(request, body)
-                if handler is None:  # the application words the 400: hand the body back
-                    cycle.body = bytearray(body)
-                    cycle.message_event.set()
-            if handler is None:
-                await cycle.run_asgi(app)
-                return
-        else:
-            handler = request
+        try:
+            handler, body = await hot.handler(request, headers, lambda: _whole_body(cycle))
+        except ClientGone:
+            return
+        if handler is None:
+            if body is not None:  # the application words the 400: hand the body back
+                cycle.body = bytearray(body)
+                cycle.message_event.set()
+            await cycle.run_asgi(app)
+            return
         await _respond(cycle, await hot.answer(scope, headers, handler))
     except BaseException as exc:  # as uvicorn's run_asgi treats the application's failures
         log.error("Exception answering %s %s", scope["method"], scope["path"], exc_info=exc)
