@@ -102,3 +102,47 @@ async def test_the_writers_thread_gives_up_after_the_busy_timeout(
     finally:
         other.execute("COMMIT")
         other.close()
+
+
+def _committing_threads(conn: ThreadedConnection) -> list[int]:
+    """The threads SQLite runs each COMMIT of ``conn`` on, as they happen."""
+    threads: list[int] = []
+    driver = conn.connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+
+    def trace(statement: str) -> None:
+        if statement.strip().upper() == "COMMIT":
+            threads.append(threading.get_ident())
+
+    driver.set_trace_callback(trace)
+    return threads
+
+
+async def test_quick_commits_run_on_the_calling_thread(
+    writer: tuple[ThreadedConnection, str],
+) -> None:
+    conn, _ = writer
+    threads = _committing_threads(conn)
+    before = await conn.run_here(_position)
+    assert await conn.run_here(_position) == before + 1
+    # No hand-off to the writer's thread and back while the storage commits quickly.
+    assert threads == [threading.get_ident()] * 2
+    assert 0 < conn.commit_seconds < threaded.QUICK_COMMIT_SECONDS
+
+
+async def test_slow_commits_run_on_the_writers_thread_and_still_commit(
+    writer: tuple[ThreadedConnection, str],
+) -> None:
+    conn, path = writer
+    threads = _committing_threads(conn)
+    before = await conn.run_here(_position)
+    conn.commit_seconds = 0.05  # as if the last commits had taken 50 ms: slow storage
+    assert await conn.run_here(_position) == before + 1
+    assert threads[0] == threading.get_ident()
+    assert len(threads) == 2
+    assert threads[1] != threading.get_ident()  # the loop did not wait for the fsync
+    other = sqlite3.connect(path)
+    try:  # durable for every other connection, whichever thread committed
+        assert other.execute("SELECT pos FROM stream_position").fetchone()[0] == before + 1
+    finally:
+        other.close()

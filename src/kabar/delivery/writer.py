@@ -449,11 +449,10 @@ class Writer:
     ) -> tuple[WriteTx, list[_Outcome]]:
         """The hot path: a batch of sends, commit included, in one call."""
         if isinstance(conn, ThreadedConnection):
-            # SQLite: the statements here, only the COMMIT on the writer's thread
+            # SQLite: the whole batch here, COMMIT included while commits are quick
             # (store/threaded.py says why) — unless another process holds the lock.
-            alone = len(batch) == 1 and self._queue.empty()
             with contextlib.suppress(WouldWait):
-                return await conn.run_here(self._message_statements, conn, batch, alone=alone)
+                return await conn.run_here(self._message_statements, conn, batch)
         return await conn.run_sync(self._message_batch, conn, batch)
 
     def _message_batch(

@@ -8,17 +8,22 @@ Code that needs the async style still works: ``execute`` hops once per
 statement and returns a fully buffered result.
 
 ``run_here`` goes one step further for the writer's message batches: their
-statements run on the *calling* thread (the event loop's) and only the COMMIT —
-the fsync, the one slow part — crosses to the writer thread. Run on the writer
-thread, each statement hands the GIL back and has to win it again from a busy
-event loop (a dozen times a batch); under load that convoy, not SQLite, bounded
-the writer. The statements take ~0.1 ms; a wait for another process's write lock
+statements run on the *calling* thread (the event loop's), and the COMMIT — the
+fsync, the one slow part — crosses to the writer thread only on slow storage.
+Run on the writer thread, each statement hands the GIL back and has to win it
+again from a busy event loop (a dozen times a batch); under load that convoy,
+not SQLite, bounded the writer. The statements take ~0.1 ms; a wait for another process's write lock
 would be unbounded, so ``run_here`` never waits: it raises :class:`WouldWait`
-and the caller takes the threaded path, which may. A *lone* write (nothing else
-queued behind it) may commit here too, while commits are quick: handing the
-COMMIT to the thread and back costs a sequential send two thread wake-ups
-(~0.17 ms on a VM, more than the fsync), while keeping the loop free during the
-fsync only pays when other writes are waiting to be batched.
+and the caller takes the threaded path, which may. The COMMIT runs here too
+while commits are quick (under :data:`QUICK_COMMIT_SECONDS` on average), and
+on the thread only when the storage is slow. Handing a quick COMMIT to the
+thread looks like it frees the loop during the fsync, but the thread's answer
+needs the GIL back from that busy loop, which holds it until it idles or the
+interpreter's switch interval (5 ms) runs out: the batch's completion, and the
+next batch, wait on that convoy. Committing here instead, 20 concurrent
+senders got +25 % sends/s at 14 % less server CPU per send, in bigger batches
+(``bench/ab.py``, docs/performance.md); a lone sequential send saves two thread
+wake-ups (~0.17 ms on a VM, more than the fsync).
 
 It offers the subset of ``AsyncConnection`` the writer and offline tools use
 (``execute``, ``run_sync``, ``begin``, ``begin_nested``, ``close``), so
@@ -56,7 +61,9 @@ BUSY_TIMEOUT_MS = 30_000
 """How long a connection waits for another connection's write lock (the writer's waits in
 :func:`begin_immediate`, only where it may block)."""
 QUICK_COMMIT_SECONDS = 0.001
-"""A lone write commits on the calling thread while commits average less than this."""
+"""``run_here`` commits on the calling thread while commits average less than this: the
+event loop then never stalls longer than a quick fsync, and slow storage (a network disk,
+a busy device) commits on the writer's thread instead."""
 _COMMIT_SMOOTHING = 0.2  # weight of the newest commit in the running average
 
 
@@ -198,15 +205,15 @@ class ThreadedConnection:
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._call(fn, self.connection, *args)
 
-    async def run_here(self, fn: Callable[..., T], *args: Any, alone: bool = False) -> T:
+    async def run_here(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(connection, *args)`` in a write transaction on this thread and commit it.
 
         The transaction is the driver's own (``BEGIN IMMEDIATE`` … ``COMMIT``), so ``fn``
         must use the driver connection, not SQLAlchemy's (``store/batch.py`` does). The
-        COMMIT runs on the connection's thread — or here, if the caller says no other
-        write waits (``alone``) and recent commits were quick. Raises :class:`WouldWait`,
-        having run nothing, when another connection holds the write lock. Callers must
-        not overlap calls on this connection (the writer runs one batch at a time).
+        COMMIT runs here while recent commits were quick, else on the connection's thread
+        (module docstring). Raises :class:`WouldWait`, having run nothing, when another
+        connection holds the write lock. Callers must not overlap calls on this
+        connection (the writer runs one batch at a time).
         """
         driver = self.connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
@@ -216,7 +223,7 @@ class ThreadedConnection:
         except BaseException:
             driver.execute("ROLLBACK")
             raise
-        if alone and self.commit_seconds < QUICK_COMMIT_SECONDS:
+        if self.commit_seconds < QUICK_COMMIT_SECONDS:
             self._commit(driver)
         else:
             await self._call(self._commit, driver)
