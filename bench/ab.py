@@ -16,6 +16,11 @@ of the per-round ratios to the first tree — sends/s, the server's CPU ms per s
 client's CPU ms per send, and jobs per group-commit batch in the concurrent bursts. Then one
 JSON line with everything. The workload is bench/messaging.py's send, with the same client.
 CPU times come from /proc in clock ticks (10 ms): bursts are sized to take well over ten.
+
+``--write to-device`` measures a *generic* write job instead of a message send: each write
+is ``POST /v1/to-device`` with one small payload for the sender's own device (the path
+end-to-end key shares take; the writer runs it as a job of its own, not the sends' bulk
+path).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class Side:
         for kv in a.server_env:
             args += ["--server-env", kv]
         self.tree = tree
+        self.kind: str = a.write
         self.server = m.Spawned(m.parser().parse_args(args))
         self.results: dict[str, list[float]] = {k: [] for k in (*MEASURES, "conc_batch")}
 
@@ -53,18 +59,37 @@ class Side:
         prefix = f"ab{int(time.time())}"
         self.users = [await self.api.register(f"{prefix}u{i}") for i in range(senders + 1)]
         self.room = await self.api.create_group(self.users[0], "ab", self.users[1:])
+        self.devices = {
+            user.token: (await self.api.req("GET", "/v1/devices", user.token))["devices"][0][
+                "device_id"
+            ]
+            for user in self.users
+        }
+        self.writes = 0
         await self.sequential(50)  # warm-up
+
+    async def write(self, user: m.User, text: str) -> None:
+        if self.kind == "message":
+            await self.api.send(user.token, self.room, text)
+            return
+        self.writes += 1
+        body = {
+            "txn_id": f"td{self.writes}",
+            "type": "ab.test",
+            "messages": {self.devices[user.token]: {"text": text}},
+        }
+        await self.api.req("POST", "/v1/to-device", user.token, json=body)
 
     async def sequential(self, n: int) -> float:
         started = time.perf_counter()
         for i in range(n):
-            await self.api.send(self.users[0].token, self.room, f"s{i}")
+            await self.write(self.users[0], f"s{i}")
         return time.perf_counter() - started
 
     async def concurrent(self, k: int) -> float:
         async def sender(user: m.User) -> None:
             for i in range(k):
-                await self.api.send(user.token, self.room, f"c{i}")
+                await self.write(user, f"c{i}")
 
         started = time.perf_counter()
         await asyncio.gather(*(sender(u) for u in self.users[1:]))
@@ -106,6 +131,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
     first = sides[0].results
     out: dict[str, Any] = {
         "rounds": a.rounds,
+        "write": a.write,
         "seq": a.seq,
         "senders": a.senders,
         "per_sender": a.per_sender,
@@ -135,6 +161,12 @@ def main() -> None:
     p.add_argument("--seq", type=int, default=500, help="sequential sends per burst")
     p.add_argument("--senders", type=int, default=20, help="concurrent senders")
     p.add_argument("--per-sender", type=int, default=50, help="sends per concurrent sender")
+    p.add_argument(
+        "--write",
+        choices=("message", "to-device"),
+        default="message",
+        help="what each write is: a message send, or a to-device request (a generic job)",
+    )
     p.add_argument(
         "--server-env",
         action="append",

@@ -90,6 +90,38 @@ async def test_while_another_process_holds_the_sqlite_write_lock_sends_wait_and_
         assert [e["event_id"] for e in events] == [sent.json()["event_id"]]
 
 
+async def test_while_another_process_holds_the_sqlite_write_lock_other_writes_wait_too(
+    sqlite_server: RunningServer,
+) -> None:
+    # A write other than a send (here a to-device message) also runs its statements on the
+    # event loop's thread, and must likewise never wait for the lock there.
+    database = make_url(sqlite_server.services.config.database.url).database
+    assert database
+    async with Api(sqlite_server.base_url) as api:
+        alice = await api.register()
+        bob = await api.register()
+        await api.sync_all(bob)
+        other = sqlite3.connect(database, isolation_level=None)  # as another process would
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            body = {"txn_id": "td-locked", "type": "test.key", "messages": {bob.device_id: {}}}
+            write = asyncio.create_task(
+                api.http.post("/v1/to-device", json=body, headers=alice.headers)
+            )
+            await asyncio.sleep(0.3)
+            assert (await api.http.get("/healthz")).status_code == 200
+            assert (await api.sync(bob))["to_device"] == []
+            assert not write.done()
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        written = await write
+        assert written.status_code == 200, written.text
+        assert written.json()["sent"] == 1
+        delivered = (await api.sync(bob))["to_device"]
+        assert [m["sender_device"] for m in delivered] == [alice.device_id]
+
+
 async def test_a_send_made_while_a_batch_runs_waits_for_it_and_leaves_it_whole(
     make_server: ServerFactory,
 ) -> None:

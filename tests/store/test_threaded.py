@@ -146,3 +146,44 @@ async def test_slow_commits_run_on_the_writers_thread_and_still_commit(
         assert other.execute("SELECT pos FROM stream_position").fetchone()[0] == before + 1
     finally:
         other.close()
+
+
+async def test_here_runs_a_transaction_on_the_calling_thread(
+    writer: tuple[ThreadedConnection, str],
+) -> None:
+    conn, _ = writer
+    threads = _committing_threads(conn)
+    before = await conn.run_here(_position)
+    async with conn.here():
+        async with conn.begin():
+            after = await conn.run_sync(_position)
+    assert after == before + 1
+    assert threads == [threading.get_ident()] * 2
+    # Outside the block calls hop to the connection's thread again.
+    async with conn.begin():
+        await conn.run_sync(_position)
+    assert threads[2] != threading.get_ident()
+
+
+async def _write_here(conn: ThreadedConnection) -> int:
+    async with conn.here(), conn.begin():
+        return await conn.run_sync(_position)
+
+
+async def test_here_never_waits_for_the_lock_and_keeps_nothing(
+    writer: tuple[ThreadedConnection, str],
+) -> None:
+    conn, path = writer
+    before = await conn.run_here(_position)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(WouldWait):
+            await _write_here(conn)
+        assert time.monotonic() - started < 0.5  # it did not sleep on the lock
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    async with conn.begin():  # outside here() the connection is whole, and waits if it must
+        assert await conn.run_sync(_position) == before + 1

@@ -475,6 +475,17 @@ class Writer:
     async def _mixed_batch(
         self, conn: ThreadedConnection | AsyncConnection, batch: list[_Job]
     ) -> tuple[WriteTx, list[_Outcome]]:
+        if isinstance(conn, ThreadedConnection) and conn.commits_quickly:
+            # SQLite: every statement on the event loop, as for sends (store/threaded.py),
+            # unless another process holds the lock: then, nothing having run, the thread.
+            with contextlib.suppress(WouldWait):
+                async with conn.here():
+                    return await self._generic_batch(conn, batch)
+        return await self._generic_batch(conn, batch)
+
+    async def _generic_batch(
+        self, conn: ThreadedConnection | AsyncConnection, batch: list[_Job]
+    ) -> tuple[WriteTx, list[_Outcome]]:
         outcomes: list[_Outcome] = []
         async with conn.begin():
             start = await store.read_position(conn, lock=not self._db.is_sqlite)

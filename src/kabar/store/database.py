@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import PoolResetState
 
 from kabar.config import DatabaseConfig, sqlalchemy_url
-from kabar.store.threaded import BUSY_TIMEOUT_MS, ThreadedConnection, begin_immediate
+from kabar.store.threaded import BUSY_TIMEOUT_MS, NEVER_WAIT, ThreadedConnection, begin_immediate
 
 CONNECT_TIMEOUT_S = 1.0
 POOL_TIMEOUT_S = 2.0
@@ -184,6 +184,7 @@ def _configure_sqlite(engine: Engine, config: DatabaseConfig, *, writer: bool) -
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         if writer:
-            begin_immediate(conn.connection.driver_connection)
+            wait = not conn.info.get(NEVER_WAIT, False)
+            begin_immediate(conn.connection.driver_connection, wait=wait)
         else:
             conn.exec_driver_sql("BEGIN")
