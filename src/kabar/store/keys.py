@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from kabar.store.rows import Record
 from kabar.store.schema import accounts, devices, fallback_keys, one_time_keys
@@ -101,10 +101,13 @@ async def directory(conn: Executor, usernames: list[str]) -> list[Record]:
     return list(await conn.execute(query))
 
 
+_DEVICE_OWNERS = select(devices.c.id, devices.c.account_id).where(
+    devices.c.id.in_(bindparam("device_ids", expanding=True))
+)  # built once: every to-device request asks it
+
+
 async def device_owners(conn: Executor, device_ids: list[str]) -> dict[str, str]:
     if not device_ids:
         return {}
-    result = await conn.execute(
-        select(devices.c.id, devices.c.account_id).where(devices.c.id.in_(device_ids))
-    )
+    result = await conn.execute(_DEVICE_OWNERS, {"device_ids": device_ids})
     return {row.id: row.account_id for row in result}
