@@ -67,9 +67,12 @@ def last_seqs_query(ids: list[str]) -> Select[Any]:
     return select(conversations.c.id, conversations.c.last_seq).where(conversations.c.id.in_(ids))
 
 
+_READ_POSITION = {lock: position_query(lock=lock) for lock in (False, True)}
+
+
 async def read_position(conn: Executor, *, lock: bool = False) -> int:
     """The last committed stream position; ``lock`` serialises writers (PostgreSQL)."""
-    return int((await conn.execute(position_query(lock=lock))).scalar_one())
+    return int((await conn.execute(_READ_POSITION[lock])).scalar_one())
 
 
 async def write_position(conn: Executor, pos: int) -> None:
