@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -59,20 +61,29 @@ async def test_a_send_stuck_behind_a_slow_write_times_out_and_its_retry_finds_it
         assert [e["event_id"] for e in messages] == [retry.json()["event_id"]]
 
 
+@contextmanager
+def _another_process_holds_the_write_lock(server: RunningServer) -> Iterator[None]:
+    database = make_url(server.services.config.database.url).database
+    assert database
+    other = sqlite3.connect(database, isolation_level=None)  # as another process would
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("COMMIT")
+        other.close()
+
+
 async def test_while_another_process_holds_the_sqlite_write_lock_sends_wait_and_reads_go_on(
     sqlite_server: RunningServer,
 ) -> None:
     # The writer runs a batch's statements on the event loop's thread; it must never wait
     # for the lock there, or the whole server would stop until the other writer finished.
-    database = make_url(sqlite_server.services.config.database.url).database
-    assert database
     async with Api(sqlite_server.base_url) as api:
         alice = await api.register()
         group = await api.group(alice)
         await api.sync_all(alice)
-        other = sqlite3.connect(database, isolation_level=None)  # as another process would
-        other.execute("BEGIN IMMEDIATE")
-        try:
+        with _another_process_holds_the_write_lock(sqlite_server):
             envelope = {"algorithm": "test.plain", "ciphertext": base64.b64encode(b"x").decode()}
             path = f"/v1/conversations/{group}/messages/txn-locked"
             send = asyncio.create_task(api.http.put(path, json=envelope, headers=alice.headers))
@@ -81,9 +92,6 @@ async def test_while_another_process_holds_the_sqlite_write_lock_sends_wait_and_
             assert (await api.http.get("/healthz")).status_code == 200
             assert (await api.sync(alice))["events"] == []
             assert not send.done()
-        finally:
-            other.execute("COMMIT")
-            other.close()
         sent = await send
         assert sent.status_code == 200, sent.text
         events = (await api.sync(alice))["events"]
@@ -95,15 +103,11 @@ async def test_while_another_process_holds_the_sqlite_write_lock_other_writes_wa
 ) -> None:
     # A write other than a send (here a to-device message) also runs its statements on the
     # event loop's thread, and must likewise never wait for the lock there.
-    database = make_url(sqlite_server.services.config.database.url).database
-    assert database
     async with Api(sqlite_server.base_url) as api:
         alice = await api.register()
         bob = await api.register()
         await api.sync_all(bob)
-        other = sqlite3.connect(database, isolation_level=None)  # as another process would
-        other.execute("BEGIN IMMEDIATE")
-        try:
+        with _another_process_holds_the_write_lock(sqlite_server):
             body = {"txn_id": "td-locked", "type": "test.key", "messages": {bob.device_id: {}}}
             write = asyncio.create_task(
                 api.http.post("/v1/to-device", json=body, headers=alice.headers)
@@ -112,9 +116,6 @@ async def test_while_another_process_holds_the_sqlite_write_lock_other_writes_wa
             assert (await api.http.get("/healthz")).status_code == 200
             assert (await api.sync(bob))["to_device"] == []
             assert not write.done()
-        finally:
-            other.execute("COMMIT")
-            other.close()
         written = await write
         assert written.status_code == 200, written.text
         assert written.json()["sent"] == 1

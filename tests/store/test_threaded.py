@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -43,8 +43,21 @@ def _position(sync: Connection) -> int:
     return int(driver.execute("SELECT pos FROM stream_position WHERE id = 1").fetchone()[0])
 
 
-async def test_run_here_raises_would_wait_at_once_and_keeps_nothing(
+async def _write_with_run_here(conn: ThreadedConnection) -> int:
+    return await conn.run_here(_position)
+
+
+async def _write_here(conn: ThreadedConnection) -> int:
+    async with conn.here(), conn.begin():
+        return await conn.run_sync(_position)
+
+
+@pytest.mark.parametrize(
+    "write_on_the_loop", [_write_with_run_here, _write_here], ids=["run_here", "here"]
+)
+async def test_writing_on_the_loop_never_waits_for_the_lock_and_keeps_nothing(
     writer: tuple[ThreadedConnection, str],
+    write_on_the_loop: Callable[[ThreadedConnection], Awaitable[int]],
 ) -> None:
     conn, path = writer
     before = await conn.run_here(_position)
@@ -53,12 +66,13 @@ async def test_run_here_raises_would_wait_at_once_and_keeps_nothing(
     try:
         started = time.monotonic()
         with pytest.raises(WouldWait):
-            await conn.run_here(_position)
+            await write_on_the_loop(conn)
         assert time.monotonic() - started < 0.5  # it did not sleep on the lock
     finally:
         other.execute("COMMIT")
         other.close()
-    assert await conn.run_here(_position) == before + 1  # the refused attempt kept nothing
+    async with conn.begin():  # the refused attempt kept nothing; the connection is whole
+        assert await conn.run_sync(_position) == before + 1
 
 
 async def test_the_writers_thread_waits_for_the_lock_then_writes(
@@ -163,27 +177,3 @@ async def test_here_runs_a_transaction_on_the_calling_thread(
     async with conn.begin():
         await conn.run_sync(_position)
     assert threads[2] != threading.get_ident()
-
-
-async def _write_here(conn: ThreadedConnection) -> int:
-    async with conn.here(), conn.begin():
-        return await conn.run_sync(_position)
-
-
-async def test_here_never_waits_for_the_lock_and_keeps_nothing(
-    writer: tuple[ThreadedConnection, str],
-) -> None:
-    conn, path = writer
-    before = await conn.run_here(_position)
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        started = time.monotonic()
-        with pytest.raises(WouldWait):
-            await _write_here(conn)
-        assert time.monotonic() - started < 0.5  # it did not sleep on the lock
-    finally:
-        other.execute("COMMIT")
-        other.close()
-    async with conn.begin():  # outside here() the connection is whole, and waits if it must
-        assert await conn.run_sync(_position) == before + 1
