@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from kabar.config import DatabaseConfig
-from kabar.store.database import Database
+from kabar.store.database import Database, describe_unavailable, is_unavailable
 from support.databases import SqliteTemplates
 
 
@@ -75,3 +76,12 @@ async def test_a_connection_returned_inside_a_transaction_is_rolled_back_before_
     async with database.read_engine.connect() as conn:
         raw = await conn.get_raw_connection()
         assert not raw.driver_connection.in_transaction
+
+
+def test_a_503s_log_line_tells_the_timeouts_apart() -> None:
+    pool = PoolTimeout("QueuePool limit of size 2 overflow 2 reached, connection timed out")
+    assert is_unavailable(pool)
+    assert is_unavailable(TimeoutError())
+    assert describe_unavailable(pool).startswith("sqlalchemy.exc.TimeoutError: QueuePool limit")
+    assert describe_unavailable(TimeoutError()) == "builtins.TimeoutError"
+    assert describe_unavailable(OSError("line one\nline two")) == "builtins.OSError: line one"

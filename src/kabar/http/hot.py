@@ -40,7 +40,7 @@ from kabar.http.problems import render, unexpected
 from kabar.http.security import ALWAYS
 from kabar.http.sync import sync_page
 from kabar.services import Services
-from kabar.store.database import is_unavailable
+from kabar.store.database import describe_unavailable, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class HotRoutes:
                 status, body, answer_headers = _problem(render(error))
             except Exception as error:
                 if is_unavailable(error):
-                    log.warning("storage unavailable: %s", error.__class__.__name__)
+                    log.warning("storage unavailable: %s", describe_unavailable(error))
                     answer = render(Unavailable("storage is unavailable; retry shortly"))
                 else:
                     answer = unexpected(error)

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kabar import metrics
 from kabar.errors import PayloadTooLarge, Unavailable
 from kabar.http.problems import render
-from kabar.store.database import is_unavailable
+from kabar.store.database import describe_unavailable, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class StorageOutages:
         except Exception as exc:
             if started or not is_unavailable(exc):
                 raise
-            log.warning("storage unavailable: %s", exc.__class__.__name__)
+            log.warning("storage unavailable: %s", describe_unavailable(exc))
             await render(Unavailable("storage is unavailable; retry shortly"))(scope, receive, send)
 
 

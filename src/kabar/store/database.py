@@ -55,6 +55,15 @@ def is_unavailable(error: BaseException) -> bool:
     return isinstance(error, OSError | TimeoutError)
 
 
+def describe_unavailable(error: BaseException) -> str:
+    """What a 503's log line says of its cause: the class by its module, since several
+    libraries name theirs ``TimeoutError`` (the pool's, asyncpg's connect, a command's),
+    and the message, which tells them apart (e.g. the pool's size and timeout)."""
+    kind = type(error)
+    text = str(error).splitlines()[0][:200] if str(error) else ""
+    return f"{kind.__module__}.{kind.__qualname__}" + (f": {text}" if text else "")
+
+
 class Database:
     """Owns the engines; hands out writer and reader connections."""
 
