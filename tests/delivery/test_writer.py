@@ -159,6 +159,10 @@ async def test_a_send_made_while_a_batch_runs_waits_for_it_and_leaves_it_whole(
         assert len(set(seqs)) == len(seqs)
 
 
+async def _nothing(_tx: Any) -> None:
+    pass
+
+
 async def test_while_others_send_a_batch_waits_for_jobs_a_few_loop_turns_away(
     make_server: ServerFactory,
 ) -> None:
@@ -167,6 +171,12 @@ async def test_while_others_send_a_batch_waits_for_jobs_a_few_loop_turns_away(
     # a lone job does not wait for company.
     async with make_server() as server:
         writer = server.services.writer
+        # The server's own periodic writes (the scheduler's first pass, at start-up, and
+        # the moderation sweeper) would land between the jobs below: stopped, and the
+        # writer's queue drained behind them, nothing else writes here.
+        await server.services.scheduler.stop()
+        await server.services.moderation.stop()
+        await writer.run(_nothing)
 
         async def batch_of(tx: Any) -> Any:
             return tx  # the batch's transaction: the same object for every job in it

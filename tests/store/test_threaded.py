@@ -133,15 +133,18 @@ def _committing_threads(conn: ThreadedConnection) -> list[int]:
 
 
 async def test_quick_commits_run_on_the_calling_thread(
-    writer: tuple[ThreadedConnection, str],
+    writer: tuple[ThreadedConnection, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # "Quick" is whatever this machine's fsync takes right now (a loaded CI machine's can
+    # take milliseconds): the policy is what is tested here, not the storage.
+    monkeypatch.setattr(threaded, "QUICK_COMMIT_SECONDS", 60.0)
     conn, _ = writer
     threads = _committing_threads(conn)
     before = await conn.run_here(_position)
     assert await conn.run_here(_position) == before + 1
     # No hand-off to the writer's thread and back while the storage commits quickly.
     assert threads == [threading.get_ident()] * 2
-    assert 0 < conn.commit_seconds < threaded.QUICK_COMMIT_SECONDS
+    assert conn.commit_seconds > 0  # measured, wherever the commit ran
 
 
 async def test_slow_commits_run_on_the_writers_thread_and_still_commit(
