@@ -59,12 +59,11 @@ class Side:
         prefix = f"ab{int(time.time())}"
         self.users = [await self.api.register(f"{prefix}u{i}") for i in range(senders + 1)]
         self.room = await self.api.create_group(self.users[0], "ab", self.users[1:])
-        self.devices = {
-            user.token: (await self.api.req("GET", "/v1/devices", user.token))["devices"][0][
-                "device_id"
-            ]
-            for user in self.users
-        }
+        self.devices: dict[str, str] = {}  # to-device writes go to the sender's own device
+        if self.kind == "to-device":
+            for user in self.users:
+                listed = await self.api.req("GET", "/v1/devices", user.token)
+                self.devices[user.token] = listed["devices"][0]["device_id"]
         self.writes = 0
         await self.sequential(50)  # warm-up
 

@@ -60,7 +60,7 @@ def describe_unavailable(error: BaseException) -> str:
     libraries name theirs ``TimeoutError`` (the pool's, asyncpg's connect, a command's),
     and the message, which tells them apart (e.g. the pool's size and timeout)."""
     kind = type(error)
-    text = str(error).splitlines()[0][:200] if str(error) else ""
+    text = str(error).split("\n", 1)[0][:200]
     return f"{kind.__module__}.{kind.__qualname__}" + (f": {text}" if text else "")
 
 

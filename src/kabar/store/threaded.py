@@ -12,9 +12,9 @@ statements run on the *calling* thread (the event loop's), and the COMMIT — th
 fsync, the one slow part — crosses to the writer thread only on slow storage.
 Run on the writer thread, each statement hands the GIL back and has to win it
 again from a busy event loop (a dozen times a batch); under load that convoy,
-not SQLite, bounded the writer. The statements take ~0.1 ms; a wait for another process's write lock
-would be unbounded, so ``run_here`` never waits: it raises :class:`WouldWait`
-and the caller takes the threaded path, which may. The COMMIT runs here too
+not SQLite, bounded the writer. The statements take ~0.1 ms; a wait for another
+process's write lock would be unbounded, so ``run_here`` never waits: it raises
+:class:`WouldWait` and the caller takes the threaded path, which may. The COMMIT runs here too
 while commits are quick (under :data:`QUICK_COMMIT_SECONDS` on average), and
 on the thread only when the storage is slow. Handing a quick COMMIT to the
 thread looks like it frees the loop during the fsync, but the thread's answer
@@ -175,6 +175,16 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
+def _commit_or_roll_back(driver: sqlite3.Connection) -> None:
+    try:
+        driver.execute("COMMIT")
+    except BaseException:
+        # SQLite may have rolled back already; either way nothing of it stays.
+        with contextlib.suppress(sqlite3.Error):
+            driver.execute("ROLLBACK")
+        raise
+
+
 class ThreadedConnection:
     """One sync ``Connection`` living on one dedicated thread."""
 
@@ -266,27 +276,16 @@ class ThreadedConnection:
             driver.execute("ROLLBACK")
             raise
         if self.commits_quickly:
-            self._commit(driver)
+            self._timed(_commit_or_roll_back, driver)
         else:
-            await self._call(self._commit, driver)
+            await self._call(self._timed, _commit_or_roll_back, driver)
         return result
 
-    def _commit(self, driver: sqlite3.Connection) -> None:
-        def commit() -> None:
-            try:
-                driver.execute("COMMIT")
-            except BaseException:
-                # SQLite may have rolled back already; either way nothing of it stays.
-                with contextlib.suppress(sqlite3.Error):
-                    driver.execute("ROLLBACK")
-                raise
-
-        self._timed(commit)
-
-    def _timed(self, commit: Callable[[], None]) -> None:
+    def _timed(self, commit: Callable[..., None], *args: Any) -> None:
+        """Run ``commit(*args)``, adding its time to :attr:`commit_seconds`."""
         started = time.perf_counter()
         try:
-            commit()
+            commit(*args)
         finally:
             took = time.perf_counter() - started
             self.commit_seconds += _COMMIT_SMOOTHING * (took - self.commit_seconds)
