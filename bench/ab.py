@@ -21,6 +21,11 @@ CPU times come from /proc in clock ticks (10 ms): bursts are sized to take well 
 is ``POST /v1/to-device`` with one small payload for the sender's own device (the path
 end-to-end key shares take; the writer runs it as a job of its own, not the sends' bulk
 path).
+
+``--write stream`` measures a reconnect instead: each "write" opens ``/v1/stream``,
+authenticates with the user's last token, waits for the ``ready`` frame and closes — what
+every client does after a network change or a server restart (authentication, the account's
+view, a catch-up read, the key counts), reads rather than writes.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ class Side:
     async def setup(self, session: aiohttp.ClientSession, senders: int) -> None:
         await self.server.start()
         self.api = m.Api(self.server.base, session)
+        self.session = session
+        self.tokens: dict[str, str | None] = {}  # each user's last stream token
         self.proc = m.Proc(str(self.server.pid_file))
         self.metrics = m.Metrics(self.api)
         prefix = f"ab{int(time.time())}"
@@ -68,6 +75,9 @@ class Side:
         await self.sequential(50)  # warm-up
 
     async def write(self, user: m.User, text: str) -> None:
+        if self.kind == "stream":
+            await self.reconnect(user)
+            return
         if self.kind == "message":
             await self.api.send(user.token, self.room, text)
             return
@@ -78,6 +88,21 @@ class Side:
             "messages": {self.devices[user.token]: {"text": text}},
         }
         await self.api.req("POST", "/v1/to-device", user.token, json=body)
+
+    async def reconnect(self, user: m.User) -> None:
+        """Open a stream from the user's last token, wait until it is caught up, close."""
+        url = m.ws_url(self.server.base)
+        async with self.session.ws_connect(url, compress=0, max_msg_size=0) as ws:
+            auth = {"type": "auth", "token": user.token, "since": self.tokens.get(user.token)}
+            await ws.send_str(json.dumps(auth))
+            async for message in ws:
+                frame = json.loads(message.data)
+                if frame["type"] == "ready":
+                    self.tokens[user.token] = frame["token"]
+                    return
+                if frame["type"] == "error":
+                    raise RuntimeError(f"stream auth failed: {frame}")
+            raise RuntimeError("the stream closed before it was ready")
 
     async def sequential(self, n: int) -> float:
         started = time.perf_counter()
@@ -162,9 +187,10 @@ def main() -> None:
     p.add_argument("--per-sender", type=int, default=50, help="sends per concurrent sender")
     p.add_argument(
         "--write",
-        choices=("message", "to-device"),
+        choices=("message", "to-device", "stream"),
         default="message",
-        help="what each write is: a message send, or a to-device request (a generic job)",
+        help="what each write is: a message send, a to-device request (a generic job), "
+        "or a stream reconnect (reads)",
     )
     p.add_argument(
         "--server-env",

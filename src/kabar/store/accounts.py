@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from kabar.store.rows import Record
 from kabar.store.schema import accounts, devices, fallback_keys, one_time_keys, to_device
@@ -49,19 +49,22 @@ async def update_account(conn: Executor, account_id: str, **values: Any) -> None
     await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
 
 
-async def principal_by_token_hash(conn: Executor, token_hash: str) -> Record | None:
-    query = (
-        select(
-            devices.c.id.label("device_id"),
-            accounts.c.id.label("account_id"),
-            accounts.c.username,
-            accounts.c.role,
-            accounts.c.status,
-        )
-        .join(accounts, accounts.c.id == devices.c.account_id)
-        .where(devices.c.token_hash == token_hash)
+# Built once: every authentication the cache does not answer runs it.
+_PRINCIPAL_BY_TOKEN_HASH = (
+    select(
+        devices.c.id.label("device_id"),
+        accounts.c.id.label("account_id"),
+        accounts.c.username,
+        accounts.c.role,
+        accounts.c.status,
     )
-    return (await conn.execute(query)).first()
+    .join(accounts, accounts.c.id == devices.c.account_id)
+    .where(devices.c.token_hash == bindparam("token_hash"))
+)
+
+
+async def principal_by_token_hash(conn: Executor, token_hash: str) -> Record | None:
+    return (await conn.execute(_PRINCIPAL_BY_TOKEN_HASH, {"token_hash": token_hash})).first()
 
 
 async def insert_device(conn: Executor, **values: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from kabar.store.rows import Record
 from kabar.store.schema import accounts, conversations, members, membership_periods
@@ -51,10 +51,15 @@ async def conversations_of(conn: Executor, account_id: str) -> list[Record]:
     return list(await conn.execute(query))
 
 
+# Built once: read whenever an account's view is loaded (every stream connect, every sync
+# of an account not followed live), and building it cost more than running it.
+_CONVERSATION_IDS_OF = select(members.c.conversation_id).where(
+    members.c.account_id == bindparam("account_id")
+)
+
+
 async def conversation_ids_of(conn: Executor, account_id: str) -> set[str]:
-    result = await conn.execute(
-        select(members.c.conversation_id).where(members.c.account_id == account_id)
-    )
+    result = await conn.execute(_CONVERSATION_IDS_OF, {"account_id": account_id})
     return {row.conversation_id for row in result}
 
 

@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from kabar.store.rows import Record
 from kabar.store.schema import (
@@ -137,7 +151,16 @@ async def record_to_device_txn(
     await conn.execute(RECORD_TO_DEVICE_TXN, row)
 
 
-def _visible_to(account_id: str) -> Any:
+# The reads of a sync, a stream's catch-up and history, built once with bind parameters:
+# building such a statement and its cache key cost more than SQLite takes to run it (a
+# stream reconnect spent a fifth of its server CPU in SQLAlchemy's statement building).
+_ACCOUNT = bindparam("account_id", type_=String)
+_AFTER = bindparam("after", type_=BigInteger)
+_UPTO = bindparam("upto", type_=BigInteger)
+_LIMIT = bindparam("limit", type_=Integer)
+
+
+def _visible_to(account_id: Any) -> Any:
     """Conversation events inside one of the account's membership periods."""
     period = membership_periods
     return exists().where(
@@ -148,7 +171,7 @@ def _visible_to(account_id: str) -> Any:
     )
 
 
-def _following(account_id: str) -> Any:
+def _following(account_id: Any) -> Any:
     """Feed events inside one of the account's follow periods."""
     period = feed_periods
     return exists().where(
@@ -159,55 +182,73 @@ def _following(account_id: str) -> Any:
     )
 
 
+ACCOUNT_EVENTS = (
+    select(*EVENT_COLUMNS)
+    .where(
+        events.c.pos > _AFTER,
+        events.c.pos <= _UPTO,
+        or_(
+            and_(events.c.conversation_id.is_not(None), _visible_to(_ACCOUNT)),
+            events.c.target_account == _ACCOUNT,
+            and_(events.c.feed_id.is_not(None), _following(_ACCOUNT)),
+        ),
+    )
+    .order_by(events.c.pos)
+    .limit(_LIMIT)
+)
+DEVICE_MESSAGES = (
+    select(*TO_DEVICE_COLUMNS)
+    .where(
+        to_device.c.device_id == bindparam("device_id"),
+        to_device.c.pos > _AFTER,
+        to_device.c.pos <= _UPTO,
+    )
+    .order_by(to_device.c.pos)
+    .limit(_LIMIT)
+)
+EVENTS_IN_RANGE = (
+    select(*EVENT_COLUMNS)
+    .where(events.c.pos > _AFTER, events.c.pos <= _UPTO)
+    .order_by(events.c.pos)
+)
+TO_DEVICE_IN_RANGE = (
+    select(*TO_DEVICE_COLUMNS)
+    .where(to_device.c.pos > _AFTER, to_device.c.pos <= _UPTO)
+    .order_by(to_device.c.pos)
+)
+_HISTORY = select(*EVENT_COLUMNS).where(
+    events.c.conversation_id == bindparam("conversation_id"), _visible_to(_ACCOUNT)
+)
+HISTORY = {  # by whether the page starts before a given seq
+    False: _HISTORY.order_by(events.c.seq.desc()).limit(_LIMIT),
+    True: _HISTORY.where(events.c.seq < bindparam("before_seq"))
+    .order_by(events.c.seq.desc())
+    .limit(_LIMIT),
+}
+EVENT_AT = select(*EVENT_COLUMNS).where(events.c.pos == bindparam("pos"))
+
+
 async def account_events(
     conn: Executor, account_id: str, after: int, upto: int, limit: int
 ) -> list[Record]:
     """Events visible to ``account_id`` with ``after < pos <= upto``, oldest first."""
-    query = (
-        select(*EVENT_COLUMNS)
-        .where(
-            events.c.pos > after,
-            events.c.pos <= upto,
-            or_(
-                and_(events.c.conversation_id.is_not(None), _visible_to(account_id)),
-                events.c.target_account == account_id,
-                and_(events.c.feed_id.is_not(None), _following(account_id)),
-            ),
-        )
-        .order_by(events.c.pos)
-        .limit(limit)
-    )
-    return list(await conn.execute(query))
+    params = {"account_id": account_id, "after": after, "upto": upto, "limit": limit}
+    return list(await conn.execute(ACCOUNT_EVENTS, params))
 
 
 async def device_messages(
     conn: Executor, device_id: str, after: int, upto: int, limit: int
 ) -> list[Record]:
-    query = (
-        select(*TO_DEVICE_COLUMNS)
-        .where(to_device.c.device_id == device_id, to_device.c.pos > after, to_device.c.pos <= upto)
-        .order_by(to_device.c.pos)
-        .limit(limit)
-    )
-    return list(await conn.execute(query))
+    params = {"device_id": device_id, "after": after, "upto": upto, "limit": limit}
+    return list(await conn.execute(DEVICE_MESSAGES, params))
 
 
 async def events_in_range(conn: Executor, after: int, upto: int) -> list[Record]:
-    query = (
-        select(*EVENT_COLUMNS)
-        .where(events.c.pos > after, events.c.pos <= upto)
-        .order_by(events.c.pos)
-    )
-    return list(await conn.execute(query))
+    return list(await conn.execute(EVENTS_IN_RANGE, {"after": after, "upto": upto}))
 
 
 async def to_device_in_range(conn: Executor, after: int, upto: int) -> list[Record]:
-    query = (
-        select(*TO_DEVICE_COLUMNS)
-        .where(to_device.c.pos > after, to_device.c.pos <= upto)
-        .order_by(to_device.c.pos)
-    )
-    return list(await conn.execute(query))
+    return list(await conn.execute(TO_DEVICE_IN_RANGE, {"after": after, "upto": upto}))
 
 
 DELETE_DELIVERED = delete(to_device).where(
@@ -230,11 +271,14 @@ async def conversation_history(
     limit: int,
 ) -> list[Record]:
     """Up to ``limit`` events before ``before_seq`` that the account may see, newest first."""
-    conditions = [events.c.conversation_id == conversation_id, _visible_to(account_id)]
+    params: dict[str, Any] = {
+        "conversation_id": conversation_id,
+        "account_id": account_id,
+        "limit": limit,
+    }
     if before_seq is not None:
-        conditions.append(events.c.seq < before_seq)
-    query = select(*EVENT_COLUMNS).where(*conditions).order_by(events.c.seq.desc()).limit(limit)
-    return list(await conn.execute(query))
+        params["before_seq"] = before_seq
+    return list(await conn.execute(HISTORY[before_seq is not None], params))
 
 
 async def replace_content(conn: Executor, pos: int, content_json: str) -> None:
@@ -242,8 +286,7 @@ async def replace_content(conn: Executor, pos: int, content_json: str) -> None:
 
 
 async def event_at(conn: Executor, pos: int) -> Record | None:
-    result = await conn.execute(select(*EVENT_COLUMNS).where(events.c.pos == pos))
-    return result.first()
+    return (await conn.execute(EVENT_AT, {"pos": pos})).first()
 
 
 async def feed_events(conn: Executor, feed_id: str, type_: str) -> list[Record]:

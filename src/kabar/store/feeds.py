@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from kabar.store.schema import feed_periods
 from kabar.store.threaded import Executor
@@ -53,10 +53,12 @@ async def is_following(conn: Executor, feed_id: str, account_id: str) -> bool:
     return result.first() is not None
 
 
+# Built once, like the account's conversations (store/conversations.py).
+_FEEDS_FOLLOWED_BY = select(feed_periods.c.feed_id).where(
+    feed_periods.c.account_id == bindparam("account_id"), feed_periods.c.to_pos.is_(None)
+)
+
+
 async def feeds_followed_by(conn: Executor, account_id: str) -> set[str]:
-    result = await conn.execute(
-        select(feed_periods.c.feed_id).where(
-            feed_periods.c.account_id == account_id, feed_periods.c.to_pos.is_(None)
-        )
-    )
+    result = await conn.execute(_FEEDS_FOLLOWED_BY, {"account_id": account_id})
     return {row.feed_id for row in result}

@@ -10,13 +10,19 @@ from kabar.store.rows import Record
 from kabar.store.schema import accounts, devices, fallback_keys, one_time_keys
 from kabar.store.threaded import Executor
 
+# The two key counts every sync and stream connect reports, built once.
+_COUNT_ONE_TIME_KEYS = (
+    select(func.count())
+    .select_from(one_time_keys)
+    .where(one_time_keys.c.device_id == bindparam("device_id"))
+)
+_FALLBACK_USED = select(fallback_keys.c.used).where(
+    fallback_keys.c.device_id == bindparam("device_id")
+)
+
 
 async def count_one_time_keys(conn: Executor, device_id: str) -> int:
-    result = await conn.execute(
-        select(func.count())
-        .select_from(one_time_keys)
-        .where(one_time_keys.c.device_id == device_id)
-    )
+    result = await conn.execute(_COUNT_ONE_TIME_KEYS, {"device_id": device_id})
     return int(result.scalar_one())
 
 
@@ -40,9 +46,7 @@ async def replace_fallback_key(conn: Executor, device_id: str, **values: Any) ->
 
 
 async def fallback_unused(conn: Executor, device_id: str) -> bool:
-    result = await conn.execute(
-        select(fallback_keys.c.used).where(fallback_keys.c.device_id == device_id)
-    )
+    result = await conn.execute(_FALLBACK_USED, {"device_id": device_id})
     used = result.scalar_one_or_none()
     return used is not None and not used
 

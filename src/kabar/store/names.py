@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from kabar.store.schema import accounts
 from kabar.store.threaded import Executor
+
+_USERNAMES = select(accounts.c.id, accounts.c.username).where(
+    accounts.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 class UsernameCache:
@@ -29,8 +33,6 @@ class UsernameCache:
         missing = {a for a in account_ids if a is not None and a not in self._names}
         if not missing:
             return
-        result = await conn.execute(
-            select(accounts.c.id, accounts.c.username).where(accounts.c.id.in_(missing))
-        )
+        result = await conn.execute(_USERNAMES, {"ids": list(missing)})
         for row in result:
             self.remember(row.id, row.username)
