@@ -8,7 +8,9 @@ and anything else does.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,6 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from conftest import ServerFactory
 from kabar.app import KabarApp
@@ -339,3 +344,56 @@ async def test_hot_routes_are_counted_under_their_route(
     for method, route, count in (("PUT", send_route, 2), ("GET", "/v1/sync", 1)):
         counted = requests_counted(after, method, route) - requests_counted(before, method, route)
         assert counted == count, route
+
+
+async def _stream_frames(api: Api, user: User, until: str) -> list[dict[str, Any]]:
+    """The frames of a new stream for ``user``, up to the first of type ``until``."""
+    ws = await api.stream(user)
+    frames: list[dict[str, Any]] = []
+    try:
+        while not frames or frames[-1]["type"] != until:
+            frames.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+    finally:
+        await ws.close()
+    return frames
+
+
+async def _close_code(ws: ClientConnection) -> int | None:
+    """Read until the server closes the stream (within 5 s): the close code it sent."""
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), 5)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd is not None else None
+
+
+@pytest.mark.parametrize("hot_routes", [True, False])
+async def test_the_stream_is_served_past_fastapi_only_with_the_layer_on(
+    make_server: ServerFactory, hot_routes: bool
+) -> None:
+    reached_fastapi: list[str] = []
+    original = FastAPI.__call__
+
+    async def counted(self: FastAPI, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            reached_fastapi.append(scope["path"])
+        await original(self, scope, receive, send)
+
+    async with (
+        make_server(server={"hot_routes": hot_routes}) as server,
+        Api(server.base_url) as api,
+    ):
+        alice = await api.register()
+        group = await api.group(alice)
+        await api.send(alice, group)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(FastAPI, "__call__", counted)
+            caught_up = await _stream_frames(api, alice, until="ready")
+            refused = await _close_code(
+                await api.stream(dataclasses.replace(alice, token="kbr_not-a-token"))
+            )
+    # Either way the stream behaves the same: catch-up, then ready; a bad token is refused.
+    assert [f["event"]["type"] for f in caught_up if f["type"] == "event"][-1] == "message"
+    assert caught_up[-1]["token"].startswith("s")
+    assert refused == 4001
+    assert reached_fastapi == ([] if hot_routes else ["/v1/stream", "/v1/stream"])

@@ -46,6 +46,7 @@ from kabar.store.database import is_unavailable
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+STREAM_PATH = "/v1/stream"
 
 AUTH_TIMEOUT_SECONDS = 10.0
 MAX_INFLIGHT_SENDS = 64
@@ -260,7 +261,7 @@ def _error(error: KabarError, txn_id: Any) -> dict[str, Any]:
     return frame
 
 
-@router.websocket("/v1/stream")
+@router.websocket(STREAM_PATH)
 async def stream(ws: WebSocket) -> None:
     svc: Services = ws.app.state.services
     await ws.accept()
