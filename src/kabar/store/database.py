@@ -36,7 +36,12 @@ from sqlalchemy.pool import PoolResetState
 from kabar.config import DatabaseConfig, sqlalchemy_url
 from kabar.store.threaded import BUSY_TIMEOUT_MS, NEVER_WAIT, ThreadedConnection, begin_immediate
 
-CONNECT_TIMEOUT_S = 1.0
+# Connecting fails at once when PostgreSQL is down (refused); the timeout only bounds an
+# unreachable host. It is not shorter because a burst of requests opens many connections
+# at once, each a new backend process, and on a loaded machine one can take over a second
+# (the likeliest cause of a 503 seen once in CI): a busy but healthy database must not
+# answer 503.
+CONNECT_TIMEOUT_S = 5.0
 POOL_TIMEOUT_S = 2.0
 COMMAND_TIMEOUT_S = 10.0
 
