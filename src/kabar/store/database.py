@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import PoolResetState
 
 from kabar.config import DatabaseConfig, sqlalchemy_url
+from kabar.store.onehop import one_hop_url
 from kabar.store.threaded import BUSY_TIMEOUT_MS, NEVER_WAIT, ThreadedConnection, begin_immediate
 
 # Connecting fails at once when PostgreSQL is down (refused); the timeout only bounds an
@@ -149,7 +150,7 @@ def _ensure_sqlite_directory(url: str) -> None:
 
 def _sqlite_engine(url: str, config: DatabaseConfig, *, writer: bool) -> AsyncEngine:
     engine = create_async_engine(
-        url,
+        one_hop_url(url),  # aiosqlite, one trip to its thread per statement (store/onehop.py)
         pool_size=1 if writer else config.pool_size,
         max_overflow=0 if writer else config.pool_size,
         connect_args={"timeout": 30},
