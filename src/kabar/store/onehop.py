@@ -126,6 +126,8 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
 class OneHopDbapi(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
+        # The parent opens the aiosqlite connection; its adapter, dropped here, holds
+        # nothing else (the connection and a lock, which the new adapter makes afresh).
         adapted = super().connect(*arg, **kw)
         return OneHopConnection(self, adapted._connection)
 
