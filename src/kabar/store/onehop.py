@@ -38,7 +38,9 @@ DRIVER = "kabar_aiosqlite"
 _Outcome = tuple[Any, list[Any], int, Any]  # description, rows, rowcount, lastrowid
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Outcome:
+def _on_thread(
+    connection: sqlite3.Connection, operation: str, parameters: Any, many: bool
+) -> _Outcome:
     """On aiosqlite's thread: the whole of one statement, its cursor closed."""
     cursor = connection.cursor()
     try:
@@ -91,15 +93,15 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def arraysize(self, value: int) -> None:
         self._arraysize = value
 
-    def execute(self, operation: Any, parameters: Any = None) -> Any:
-        try:
-            return await_(self._one_trip(operation, parameters, many=False))
-        except Exception as error:
-            self._adapt_connection._handle_exception(error)
+    def execute(self, operation: Any, parameters: Any = None) -> None:
+        self._run(operation, parameters, many=False)
 
-    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+    def executemany(self, operation: Any, seq_of_parameters: Any) -> None:
+        self._run(operation, seq_of_parameters, many=True)
+
+    def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
         try:
-            return await_(self._one_trip(operation, seq_of_parameters, many=True))
+            await_(self._one_trip(operation, parameters, many=many))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
@@ -107,7 +109,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         async with self._adapt_connection._execute_mutex:
             # aiosqlite's own queue to its thread (what each of its methods uses).
             outcome: _Outcome = await self._connection._execute(
-                _run, self._connection._conn, operation, parameters, many
+                _on_thread, self._connection._conn, operation, parameters, many
             )
         self._description, rows, self._rowcount, self._lastrowid = outcome
         self._rows = collections.deque(rows)

@@ -14,10 +14,9 @@ Run on the writer thread, each statement hands the GIL back and has to win it
 again from a busy event loop (a dozen times a batch); under load that convoy,
 not SQLite, bounded the writer. The statements take ~0.1 ms; a wait for another
 process's write lock would be unbounded, so ``run_here`` never waits: it raises
-:class:`WouldWait` and the caller takes the threaded path, which may. The COMMIT runs here too
-while commits are quick (under :data:`QUICK_COMMIT_SECONDS` on average), and
-on the thread only when the storage is slow. Handing a quick COMMIT to the
-thread looks like it frees the loop during the fsync, but the thread's answer
+:class:`WouldWait` and the caller takes the threaded path, which may. "Slow"
+means commits averaging :data:`QUICK_COMMIT_SECONDS` or more. Handing a quick
+COMMIT to the thread looks like it frees the loop during the fsync, but the thread's answer
 needs the GIL back from that busy loop, which holds it until it idles or the
 interpreter's switch interval (5 ms) runs out: the batch's completion, and the
 next batch, wait on that convoy. Committing here instead, 20 concurrent
