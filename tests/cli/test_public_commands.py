@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy
 
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.store.schema import articles
 from support.api import unique_name
 from support.public import unique_handle

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from typer.testing import CliRunner, Result
 
 from kabar.cli.main import app
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.moderation.transparency.sth import LogSigningKey
 from kabar.store.schema_transparency import transparency_leaves
 from support.server import RunningServer

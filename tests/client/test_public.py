@@ -13,7 +13,7 @@ import sqlalchemy
 import vodozemac
 
 from kabar.client import ApiError, ArticlePublished, KeyCheck, PublicReader, Session, locate
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.public.canonical import ArticleRevision, revision_payload
 from kabar.store.schema import article_revisions
 from kabar.store.schema import articles as articles_table

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from kabar.delivery import events as ev
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.store import feeds
 from support.api import Api, User
 from support.server import RunningServer

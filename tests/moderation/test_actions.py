@@ -12,7 +12,7 @@ from sqlalchemy import update
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.store.schema_moderation import mod_actions
 from support.api import Api, ApiError, User
 from support.moderation import act, article_by, case_of, moderator, refusal, report

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.errors import InvalidRequest
 from kabar.moderation import ledger
 from kabar.moderation.transparency.entries import LogEntry

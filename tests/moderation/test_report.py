@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.moderation import ledger
 from kabar.moderation.report import ModerationCounts, Month
 from kabar.moderation.transparency.entries import AuthorityRequest, LogEntry, Target

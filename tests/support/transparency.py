@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kabar.accounts.models import Role
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.moderation import ledger
 from kabar.moderation.transparency.entries import LogEntry, Target
 from kabar.services import Services

@@ -20,7 +20,8 @@ from kabar.accounts.tokens import new_token, token_hash
 from kabar.config import RateLimitsConfig
 from kabar.delivery import control
 from kabar.delivery import events as ev
-from kabar.delivery.writer import Sender, Writer, WriteTx
+from kabar.delivery.transaction import Sender, WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import Conflict, ErrorCode, Forbidden, NotFound, Unauthenticated
 from kabar.ids import new_account_id, new_device_id
 from kabar.store import accounts as store

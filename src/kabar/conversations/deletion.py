@@ -14,7 +14,7 @@ from kabar.accounts.models import Principal
 from kabar.conversations.membership import not_found, require_member
 from kabar.conversations.roles import RANK, MemberRole
 from kabar.delivery import events as ev
-from kabar.delivery.writer import Sender, WriteTx
+from kabar.delivery.transaction import Sender, WriteTx
 from kabar.errors import ErrorCode, Forbidden
 from kabar.store import conversations as conv_store
 from kabar.store import events as store

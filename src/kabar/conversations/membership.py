@@ -17,7 +17,7 @@ from kabar.conversations.roles import (
     successor,
 )
 from kabar.delivery import events as ev
-from kabar.delivery.writer import Sender, WriteTx
+from kabar.delivery.transaction import Sender, WriteTx
 from kabar.errors import Conflict, ErrorCode, InvalidRequest, NotFound
 from kabar.ids import new_conversation_id
 from kabar.store import accounts as account_store

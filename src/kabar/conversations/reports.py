@@ -35,7 +35,8 @@ from kabar.accounts.models import Principal
 from kabar.accounts.ratelimit import RateLimiter
 from kabar.config import RateLimitsConfig
 from kabar.delivery import events as ev
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import ErrorCode, Forbidden, InvalidRequest
 from kabar.ids import EventIdCodec, new_id
 from kabar.protocol import franking

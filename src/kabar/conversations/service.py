@@ -20,7 +20,9 @@ from kabar.conversations import membership as jobs
 from kabar.conversations.roles import MemberRole
 from kabar.delivery import events as ev
 from kabar.delivery.render import event_dispatch, sender_ids
-from kabar.delivery.writer import MessageSend, Sender, SentMessage, Writer, WriteTx
+from kabar.delivery.sends import MessageSend, SentMessage
+from kabar.delivery.transaction import Sender, WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import ErrorCode, InvalidRequest, PayloadTooLarge
 from kabar.ids import EventIdCodec, looks_like_id
 from kabar.protocol.franking import COMMITMENT_BYTES

@@ -19,7 +19,8 @@ from kabar.accounts.models import Principal
 from kabar.accounts.ratelimit import RateLimiter
 from kabar.config import LimitsConfig, RateLimitsConfig
 from kabar.delivery import events as ev
-from kabar.delivery.writer import Sender, Writer, WriteTx
+from kabar.delivery.transaction import Sender, WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import InvalidRequest, PayloadTooLarge
 from kabar.store import events as store
 from kabar.store import keys as key_store

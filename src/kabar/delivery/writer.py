@@ -23,16 +23,15 @@ Invariants kept here (DESIGN §3):
 4. *Durable acks.* Futures resolve after COMMIT returns; a failed batch fails
    every job in it with 503, and clients retry with the same ``txn_id``.
 
-Two kinds of jobs: message sends take a bulk fast path (a few set-based
-statements for the whole run of consecutive sends); any other write is a
-generic job — an async function of a :class:`WriteTx` — run inside a SAVEPOINT
-so that its failure rolls back only itself.
+Two kinds of jobs: message sends take a bulk fast path (``delivery/sends.py``: a
+few set-based statements for the whole run of consecutive sends); any other write
+is a generic job — an async function of a :class:`~kabar.delivery.transaction.WriteTx`
+— run inside a SAVEPOINT so that its failure rolls back only itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import time
@@ -47,9 +46,10 @@ from kabar import metrics
 from kabar.broker import Broker
 from kabar.config import StreamConfig
 from kabar.delivery import events as ev
-from kabar.errors import Conflict, ErrorCode, KabarError, NotFound, Unavailable
+from kabar.delivery.sends import MessageRun, MessageSend, SentMessage
+from kabar.delivery.transaction import WriteTx
+from kabar.errors import KabarError, Unavailable
 from kabar.ids import EventIdCodec
-from kabar.protocol.franking import FrankingContext, server_tag
 from kabar.store import batch as batch_store
 from kabar.store import events as store
 from kabar.store.database import Database
@@ -66,39 +66,6 @@ _EVENTS_COMMITTED = metrics.EVENTS_COMMITTED.labels("event")
 _TO_DEVICE_COMMITTED = metrics.EVENTS_COMMITTED.labels("to_device")
 
 
-@dataclass(frozen=True, slots=True)
-class Sender:
-    account_id: str
-    username: str
-    device_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class AppendedEvent:
-    event_id: str
-    pos: int
-    seq: int | None
-    ts: int
-    franking_tag: str | None = None
-
-
-@dataclass(slots=True)
-class MessageSend:
-    """A message send, validated by the caller; membership is checked in the batch."""
-
-    conversation_id: str
-    sender: Sender
-    txn_id: str
-    envelope_json: str
-    commitment: bytes | None
-
-
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    event: AppendedEvent
-    duplicate: bool
-
-
 @dataclass(slots=True)
 class _Job:
     future: asyncio.Future[Any]
@@ -107,198 +74,6 @@ class _Job:
 
 
 _Outcome = tuple[_Job, Any, BaseException | None]
-
-
-class WriteTx:
-    """What a job sees: the open transaction and the batch's allocators."""
-
-    def __init__(
-        self,
-        writer: Writer,
-        conn: ThreadedConnection | AsyncConnection,
-        start_pos: int,
-        now_ms: int,
-    ) -> None:
-        self.conn = conn
-        self.now_ms = now_ms
-        self._writer = writer
-        self.start_pos = start_pos
-        self.pos = start_pos
-        self.seqs: dict[str, int] = {}
-        self.dirty_seqs: set[str] = set()
-        self.dispatches: list[ev.Dispatch] = []
-        self.callbacks: list[Callable[[], None]] = []
-        self.event_rows: list[dict[str, Any]] = []
-        self.to_device_rows: list[dict[str, Any]] = []
-
-    @property
-    def codec(self) -> EventIdCodec:
-        return self._writer.codec
-
-    def next_pos(self) -> int:
-        self.pos += 1
-        return self.pos
-
-    async def next_seq(self, conversation_id: str) -> int:
-        if conversation_id not in self.seqs:
-            loaded = await store.load_last_seqs(self.conn, [conversation_id])
-            self.seqs[conversation_id] = loaded.get(conversation_id, 0)
-        return self._bump_seq(conversation_id)
-
-    def _bump_seq(self, conversation_id: str) -> int:
-        self.seqs[conversation_id] += 1
-        self.dirty_seqs.add(conversation_id)
-        return self.seqs[conversation_id]
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` once the batch has committed (never if it rolls back)."""
-        self.callbacks.append(callback)
-
-    async def append_event(
-        self,
-        type: str,
-        content: dict[str, Any] | str,
-        *,
-        conversation_id: str | None = None,
-        target_account: str | None = None,
-        feed_id: str | None = None,
-        sender: Sender | None = None,
-        joins: tuple[str, ...] = (),
-        leaves: tuple[str, ...] = (),
-        follows: tuple[str, ...] = (),
-        unfollows: tuple[str, ...] = (),
-    ) -> AppendedEvent:
-        """Add one event to the stream (written when the job's rows are flushed)."""
-        seq = await self.next_seq(conversation_id) if conversation_id else None
-        content_json = content if isinstance(content, str) else ev.dumps(content)
-        return self.record(
-            type,
-            content_json,
-            conversation_id=conversation_id,
-            seq=seq,
-            target_account=target_account,
-            feed_id=feed_id,
-            sender=sender,
-            dispatch=ev.Dispatch(
-                pos=0,
-                frame=b"",
-                conversation_id=conversation_id,
-                target_account=target_account,
-                feed_id=feed_id,
-                joins=joins,
-                leaves=leaves,
-                follows=follows,
-                unfollows=unfollows,
-            ),
-        )
-
-    def record(
-        self,
-        type: str,
-        content_json: str,
-        *,
-        conversation_id: str | None,
-        seq: int | None,
-        sender: Sender | None,
-        dispatch: ev.Dispatch,
-        target_account: str | None = None,
-        feed_id: str | None = None,
-        txn_id: str | None = None,
-        franking_tag: str | None = None,
-        event_id: str | None = None,
-    ) -> AppendedEvent:
-        """The one place an event gets its position, its stored row and its client frame.
-
-        ``event_id`` is the id of the next position, when the caller already needed it
-        (a franking tag binds it); otherwise it is encoded here.
-        """
-        pos = self.next_pos()
-        if event_id is None:
-            event_id = self.codec.encode(pos)
-        self.event_rows.append(
-            {
-                "pos": pos,
-                "type": type,
-                "conversation_id": conversation_id,
-                "seq": seq,
-                "target_account": target_account,
-                "feed_id": feed_id,
-                "sender_account": sender.account_id if sender else None,
-                "sender_device": sender.device_id if sender else None,
-                "txn_id": txn_id,
-                "created_at": self.now_ms,
-                "content": content_json,
-                "franking_tag": franking_tag,
-            }
-        )
-        dispatch.pos = pos
-        dispatch.frame = ev.event_frame(
-            event_id=event_id,
-            type=type,
-            conversation_id=conversation_id,
-            seq=seq,
-            feed_id=feed_id,
-            sender=sender.username if sender else None,
-            sender_id=sender.account_id if sender else None,
-            sender_device=sender.device_id if sender else None,
-            txn_id=txn_id,
-            ts=self.now_ms,
-            content_json=content_json,
-            franking_tag=franking_tag,
-        )
-        self.dispatches.append(dispatch)
-        return AppendedEvent(
-            event_id=event_id, pos=pos, seq=seq, ts=self.now_ms, franking_tag=franking_tag
-        )
-
-    def append_to_device(self, device_id: str, type: str, sender: Sender, content_json: str) -> int:
-        pos = self.next_pos()
-        self.to_device_rows.append(
-            {
-                "pos": pos,
-                "device_id": device_id,
-                "type": type,
-                "sender_account": sender.account_id,
-                "sender_device": sender.device_id,
-                "created_at": self.now_ms,
-                "content": content_json,
-            }
-        )
-        frame = ev.to_device_frame(
-            type=type,
-            sender=sender.username,
-            sender_id=sender.account_id,
-            sender_device=sender.device_id,
-            ts=self.now_ms,
-            content_json=content_json,
-        )
-        self.dispatches.append(
-            ev.Dispatch(pos=pos, frame=frame, to_device=True, device_id=device_id)
-        )
-        return pos
-
-    async def flush(self) -> None:
-        """Write the rows appended so far (called after each job, inside its savepoint)."""
-        await store.insert_events(self.conn, self.event_rows)
-        await store.insert_to_device(self.conn, self.to_device_rows)
-        self.event_rows = []
-        self.to_device_rows = []
-
-    def _checkpoint(self) -> tuple[int, dict[str, int], set[str], int, int]:
-        return (
-            self.pos,
-            dict(self.seqs),
-            set(self.dirty_seqs),
-            len(self.dispatches),
-            len(self.callbacks),
-        )
-
-    def _restore(self, mark: tuple[int, dict[str, int], set[str], int, int]) -> None:
-        self.pos, self.seqs, self.dirty_seqs, n_dispatch, n_callbacks = mark
-        del self.dispatches[n_dispatch:]
-        del self.callbacks[n_callbacks:]
-        self.event_rows = []
-        self.to_device_rows = []
 
 
 def _time_out(future: asyncio.Future[Any]) -> None:
@@ -322,7 +97,7 @@ class Writer:
         self._db = database
         self._broker = broker
         self.codec = codec
-        self._franking_secret = franking_secret
+        self._sends_run = MessageRun(codec, franking_secret)
         self._config = config
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=config.writer_queue_max)
         self._task: asyncio.Task[None] | None = None
@@ -465,8 +240,8 @@ class Writer:
         self, sync: Connection, conn: ThreadedConnection | AsyncConnection, batch: list[_Job]
     ) -> tuple[WriteTx, list[_Outcome]]:
         start = batch_store.read_position(sync, lock=not self._db.is_sqlite)
-        tx = WriteTx(self, conn, start, int(time.time() * 1000))
-        outcomes = self._messages(sync, tx, batch)
+        tx = WriteTx(self.codec, conn, start, int(time.time() * 1000))
+        outcomes = self._sends(sync, tx, batch)
         batch_store.save_last_seqs(sync, {c: tx.seqs[c] for c in tx.dirty_seqs})
         if tx.pos != start:
             batch_store.write_position(sync, tx.pos)
@@ -489,14 +264,14 @@ class Writer:
         outcomes: list[_Outcome] = []
         async with conn.begin():
             start = await store.read_position(conn, lock=not self._db.is_sqlite)
-            tx = WriteTx(self, conn, start, int(time.time() * 1000))
+            tx = WriteTx(self.codec, conn, start, int(time.time() * 1000))
             index = 0
             while index < len(batch):
                 if batch[index].message is not None:
                     end = index
                     while end < len(batch) and batch[end].message is not None:
                         end += 1
-                    outcomes += await conn.run_sync(self._messages, tx, batch[index:end])
+                    outcomes += await conn.run_sync(self._sends, tx, batch[index:end])
                     index = end
                 else:
                     outcomes.append(await self._apply_job(tx, batch[index]))
@@ -530,100 +305,25 @@ class Writer:
 
     async def _apply_job(self, tx: WriteTx, job: _Job) -> _Outcome:
         assert job.fn is not None
-        mark = tx._checkpoint()
+        mark = tx.checkpoint()
         try:
             async with tx.conn.begin_nested():
                 result = await job.fn(tx)
                 await tx.flush()
         except KabarError as exc:
-            tx._restore(mark)
+            tx.restore(mark)
             return job, None, exc
         except Exception as exc:
-            tx._restore(mark)
+            tx.restore(mark)
             log.exception("write job failed")
             return job, None, exc
         return job, result, None
 
-    def _messages(self, sync: Connection, tx: WriteTx, jobs: list[_Job]) -> list[_Outcome]:
-        """A run of consecutive sends: a few set-based statements for all of them."""
+    def _sends(self, sync: Connection, tx: WriteTx, jobs: list[_Job]) -> list[_Outcome]:
+        """Store a run of consecutive send jobs (:class:`MessageRun`), each with its outcome."""
         sends = [job.message for job in jobs if job.message is not None]
-        existing = batch_store.events_by_txn(sync, {(m.sender.device_id, m.txn_id) for m in sends})
-        memberships, seqs = batch_store.memberships_and_seqs(
-            sync, {(m.conversation_id, m.sender.account_id) for m in sends}
-        )
-        for conversation_id, last_seq in seqs.items():
-            # Earlier jobs of this batch may have advanced it already.
-            tx.seqs.setdefault(conversation_id, last_seq)
-        outcomes: list[_Outcome] = []
-        fresh: dict[tuple[str, str], SentMessage] = {}
-        for job in jobs:
-            message = job.message
-            assert message is not None
-            key = (message.sender.device_id, message.txn_id)
-            try:
-                sent = self._one_message(tx, message, key, existing, fresh, memberships)
-                outcomes.append((job, sent, None))
-            except KabarError as exc:
-                outcomes.append((job, None, exc))
-        batch_store.insert_events(sync, tx.event_rows)
-        tx.event_rows = []
-        return outcomes
-
-    def _one_message(
-        self,
-        tx: WriteTx,
-        message: MessageSend,
-        key: tuple[str, str],
-        existing: dict[tuple[str, str], Any],
-        fresh: dict[tuple[str, str], SentMessage],
-        memberships: set[tuple[str, str]],
-    ) -> SentMessage:
-        if key in existing:
-            row = existing[key]
-            if row.conversation_id != message.conversation_id:
-                raise Conflict(
-                    "this txn_id was already used for another conversation",
-                    code=ErrorCode.TXN_ID_REUSED,
-                )
-            original = AppendedEvent(
-                event_id=self.codec.encode(row.pos),
-                pos=row.pos,
-                seq=row.seq,
-                ts=row.created_at,
-                franking_tag=row.franking_tag,
-            )
-            return SentMessage(event=original, duplicate=True)
-        if key in fresh:
-            return SentMessage(event=fresh[key].event, duplicate=True)
-        if (message.conversation_id, message.sender.account_id) not in memberships:
-            raise NotFound("no such conversation", code=ErrorCode.CONVERSATION_NOT_FOUND)
-        seq = tx._bump_seq(message.conversation_id)
-        # The tag binds the commitment to this event's position and id, known only now.
-        tag = event_id = None
-        if message.commitment is not None:
-            position = tx.pos + 1
-            event_id = self.codec.encode(position)
-            context = FrankingContext(
-                conversation_id=message.conversation_id,
-                sender_account_id=message.sender.account_id,
-                sender_device_id=message.sender.device_id,
-                event_id=event_id,
-                position=position,
-                timestamp_ms=tx.now_ms,
-            )
-            raw_tag = server_tag(self._franking_secret, message.commitment, context)
-            tag = base64.b64encode(raw_tag).decode()
-        appended = tx.record(
-            ev.MESSAGE,
-            message.envelope_json,
-            conversation_id=message.conversation_id,
-            seq=seq,
-            sender=message.sender,
-            txn_id=message.txn_id,
-            franking_tag=tag,
-            event_id=event_id,
-            dispatch=ev.Dispatch(pos=0, frame=b"", conversation_id=message.conversation_id),
-        )
-        sent = SentMessage(event=appended, duplicate=False)
-        fresh[key] = sent
-        return sent
+        assert len(sends) == len(jobs)
+        return [
+            (job, None, result) if isinstance(result, KabarError) else (job, result, None)
+            for job, result in zip(jobs, self._sends_run.store(sync, tx, sends), strict=True)
+        ]

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kabar.accounts.models import Principal
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import Conflict, ErrorCode, InvalidRequest, NotFound, PayloadTooLarge
 from kabar.store import backups as store
 from kabar.store.database import Database

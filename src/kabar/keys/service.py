@@ -17,7 +17,8 @@ from kabar.accounts.ratelimit import RateLimiter
 from kabar.accounts.service import announce_device_change
 from kabar.config import LimitsConfig, RateLimitsConfig
 from kabar.delivery import control
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import Conflict, ErrorCode, InvalidRequest
 from kabar.protocol.signing import (
     identity_payload,

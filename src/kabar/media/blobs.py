@@ -28,7 +28,8 @@ from typing import BinaryIO
 
 from kabar.accounts.models import Principal
 from kabar.config import MediaConfig
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import Conflict, ErrorCode, NotFound, PayloadTooLarge
 from kabar.ids import looks_like_id, new_id
 from kabar.store import blobs as store

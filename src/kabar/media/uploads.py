@@ -20,7 +20,8 @@ from typing import Any, Protocol
 from kabar.accounts.models import Principal
 from kabar.accounts.ratelimit import RateLimiter
 from kabar.config import Config
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import ErrorCode, InvalidRequest, PayloadTooLarge
 from kabar.ids import new_id
 from kabar.media.images import ImageLimits, ImageVariant, ProcessedImage, process_image

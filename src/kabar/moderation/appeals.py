@@ -11,7 +11,7 @@ to the owner as an updated notice and to the transparency log.
 from __future__ import annotations
 
 from kabar.accounts.models import Principal
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.errors import Conflict, ErrorCode, Forbidden, InvalidRequest, NotFound
 from kabar.ids import new_id
 from kabar.moderation.context import (

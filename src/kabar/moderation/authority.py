@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from kabar.accounts.models import Principal, Role
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import Conflict, ErrorCode, Forbidden, InvalidRequest, NotFound
 from kabar.ids import new_id
 from kabar.moderation import ledger

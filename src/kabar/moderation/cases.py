@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from kabar.accounts.models import Principal
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.errors import ErrorCode, InvalidRequest, NotFound
 from kabar.ids import decode_cursor, encode_cursor, new_id
 from kabar.moderation import targets

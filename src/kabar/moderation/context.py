@@ -15,7 +15,8 @@ from kabar.accounts.models import Principal, Role
 from kabar.accounts.ratelimit import RateLimiter
 from kabar.config import Config
 from kabar.delivery import control
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import ErrorCode, Forbidden
 from kabar.moderation.models import (
     ActionRecord,

@@ -21,7 +21,7 @@ from typing import Any
 
 from kabar.accounts.models import Principal, Status
 from kabar.delivery import control
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.errors import Conflict, ErrorCode, InvalidRequest
 from kabar.ids import new_id
 from kabar.moderation import history, targets

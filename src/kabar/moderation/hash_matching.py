@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kabar.config import HashMatchingConfig
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import InvalidRequest
 from kabar.ids import new_id
 from kabar.moderation.hashing import (

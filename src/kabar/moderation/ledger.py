@@ -2,7 +2,7 @@
 
 Every moderation action, appeal outcome and published authority request is
 appended with :func:`append_entry` **inside the transaction that makes the
-decision** (``tx.conn`` of a :class:`~kabar.delivery.writer.WriteTx`), so a
+decision** (``tx.conn`` of a :class:`~kabar.delivery.transaction.WriteTx`), so a
 decision and its log entry commit or roll back together::
 
     async def job(tx: WriteTx) -> ...:

@@ -29,7 +29,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from kabar.config import TransparencyConfig
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import InvalidRequest
 from kabar.moderation import ledger
 from kabar.moderation.transparency.encoding import b64encode

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.moderation import ledger
 from kabar.moderation.transparency.entries import LogEntry, Target, hashed_ref
 from kabar.public.models import account_url

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 
 
 class TransparencyHook(Protocol):

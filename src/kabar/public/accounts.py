@@ -10,7 +10,8 @@ under them (kabar.public.canonical).
 from __future__ import annotations
 
 from kabar.accounts.models import Principal, Role, Status
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import Conflict, ErrorCode, Forbidden, InvalidRequest, NotFound
 from kabar.ids import new_id
 from kabar.public import indexing

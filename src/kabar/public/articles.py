@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from kabar.accounts.models import Principal
 from kabar.accounts.ratelimit import RateLimiter
 from kabar.config import Config
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import Conflict, ErrorCode, InvalidRequest
 from kabar.ids import looks_like_id, new_id
 from kabar.moderation.restrictions import check_publishing

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from kabar.accounts.models import Principal
 from kabar.accounts.ratelimit import RateLimiter
 from kabar.config import Config
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import ErrorCode, NotFound
 from kabar.ids import decode_cursor, encode_cursor, looks_like_id, new_id
 from kabar.moderation.restrictions import check_publishing

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from kabar.delivery import events as ev
-from kabar.delivery.writer import WriteTx
+from kabar.delivery.transaction import WriteTx
 from kabar.public import indexing
 from kabar.public.models import ArticleStatus, account_url
 from kabar.store import articles as store

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from kabar.accounts.models import Principal
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.errors import ErrorCode, InvalidRequest
 from kabar.ids import looks_like_id
 from kabar.public.models import REACTIONS, ArticleStatus

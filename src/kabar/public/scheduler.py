@@ -18,7 +18,8 @@ import contextlib
 import logging
 import time
 
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.moderation.restrictions import publishing_restricted
 from kabar.public import indexing, publishing
 from kabar.public.models import ArticleStatus

@@ -22,7 +22,8 @@ import logging
 import os
 import time
 
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.store import engagement as store
 from kabar.store.database import Database
 

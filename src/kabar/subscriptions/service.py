@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from kabar.accounts.models import Principal
 from kabar.delivery import events as ev
-from kabar.delivery.writer import Writer, WriteTx
+from kabar.delivery.transaction import WriteTx
+from kabar.delivery.writer import Writer
 from kabar.public.accounts import account_row
 from kabar.store import feeds
 from kabar.store import public as public_store
