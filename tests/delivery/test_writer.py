@@ -192,3 +192,33 @@ async def test_while_others_send_a_batch_waits_for_jobs_a_few_loop_turns_away(
         assert all(tx is staggered[0] for tx in staggered)
         lone = await writer.run(batch_of)
         assert lone is not staggered[0]
+
+
+async def test_a_writes_caller_is_answered_before_the_hub_fans_the_batch_out(
+    make_server: ServerFactory,
+) -> None:
+    # With many listeners online the fan-out is long; a caller whose answer queued behind
+    # it waited for all of it. The hub gets the batch one loop turn after the callers'
+    # futures resolve, by which time a caller with nothing more to await has returned —
+    # while what the write changed (its after-commit callbacks) holds before any answer.
+    async with make_server() as server:
+        writer = server.services.writer
+        seen: list[tuple[bool, bool]] = []
+        callback_ran: list[bool] = []
+
+        async def job(tx: Any) -> str:
+            await tx.append_event("test.event", {"n": 1}, target_account="a_nobody")
+            tx.after_commit(lambda: callback_ran.append(True))
+            return "done"
+
+        async def caller() -> str:
+            answer = await writer.run(job)
+            assert callback_ran == [True]  # already, when the caller wakes
+            return answer
+
+        task = asyncio.create_task(caller())
+        writer.on_commit(lambda batch: seen.append((task.done(), bool(batch.items))))
+        assert await task == "done"
+        await asyncio.sleep(0.05)
+        assert (True, True) in seen
+        assert (False, True) not in seen

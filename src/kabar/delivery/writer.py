@@ -76,6 +76,15 @@ class _Job:
 _Outcome = tuple[_Job, Any, BaseException | None]
 
 
+def _run_callbacks(tx: WriteTx) -> None:
+    """The jobs' :meth:`~WriteTx.after_commit` callbacks, each on its own."""
+    for callback in tx.callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback failed")
+
+
 def _time_out(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(
@@ -106,7 +115,8 @@ class Writer:
         self._listeners: list[Callable[[ev.StreamBatch], None]] = []
 
     def on_commit(self, listener: Callable[[ev.StreamBatch], None]) -> None:
-        """Also hand every committed batch to ``listener`` (the local hub), before publishing."""
+        """Also hand every committed batch to ``listener`` (the local hub), before publishing
+        it to the other nodes, and after its jobs' callers have had a turn to answer."""
         self._listeners.append(listener)
 
     async def start(self) -> None:
@@ -208,7 +218,12 @@ class Writer:
                 if not job.future.done():
                     job.future.set_exception(failure)
             return
-        self._committed(tx, tx.start_pos, batch)
+        took = time.perf_counter() - started
+        # Caches and revocations first: once a caller has its answer, what it changed holds
+        # (a signed-out token fails at once on this node).
+        _run_callbacks(tx)
+        if tx.pos != tx.start_pos:
+            self.committed_pos = tx.pos
         for job, result, error in outcomes:
             if job.future.done():
                 continue
@@ -216,8 +231,16 @@ class Writer:
                 job.future.set_exception(error)
             else:
                 job.future.set_result(result)
-        metrics.WRITE_BATCH_SIZE.observe(len(batch))
-        metrics.WRITE_BATCH_SECONDS.observe(time.perf_counter() - started)
+        try:
+            # One turn of the event loop lets the answered requests respond before the
+            # fan-out: handed to the hub first, the answers queued behind every live
+            # listener's wake-up (a publish to 10,000 online subscribers was answered after
+            # 1.8 s, now 40 ms; deliveries as fast as before; docs/performance.md).
+            await asyncio.sleep(0)
+        finally:
+            self._publish(tx)
+            metrics.WRITE_BATCH_SIZE.observe(len(batch))
+            metrics.WRITE_BATCH_SECONDS.observe(took)
 
     async def _run_message_batch(
         self, conn: ThreadedConnection | AsyncConnection, batch: list[_Job]
@@ -281,27 +304,23 @@ class Writer:
                 await store.write_position(conn, tx.pos)
         return tx, outcomes
 
-    def _committed(self, tx: WriteTx, start_pos: int, batch: list[_Job]) -> None:
-        if tx.pos != start_pos:
-            self.committed_pos = tx.pos
-            batch_out = ev.StreamBatch(first=start_pos + 1, last=tx.pos, items=tx.dispatches)
-            for listener in self._listeners:
-                try:
-                    listener(batch_out)
-                except Exception:
-                    log.exception("commit listener failed")
-            if self._broker.distributed:
-                self._broker.publish(STREAM_CHANNEL, batch_out.encode())
-            n_to_device = sum(1 for d in tx.dispatches if d.to_device)
-            if n_to_device < len(tx.dispatches):
-                _EVENTS_COMMITTED.inc(len(tx.dispatches) - n_to_device)
-            if n_to_device:
-                _TO_DEVICE_COMMITTED.inc(n_to_device)
-        for callback in tx.callbacks:
+    def _publish(self, tx: WriteTx) -> None:
+        """Hand a committed batch's events to the local hub and the other nodes."""
+        if tx.pos == tx.start_pos:
+            return
+        batch_out = ev.StreamBatch(first=tx.start_pos + 1, last=tx.pos, items=tx.dispatches)
+        for listener in self._listeners:
             try:
-                callback()
+                listener(batch_out)
             except Exception:
-                log.exception("after-commit callback failed")
+                log.exception("commit listener failed")
+        if self._broker.distributed:
+            self._broker.publish(STREAM_CHANNEL, batch_out.encode())
+        n_to_device = sum(1 for d in tx.dispatches if d.to_device)
+        if n_to_device < len(tx.dispatches):
+            _EVENTS_COMMITTED.inc(len(tx.dispatches) - n_to_device)
+        if n_to_device:
+            _TO_DEVICE_COMMITTED.inc(n_to_device)
 
     async def _apply_job(self, tx: WriteTx, job: _Job) -> _Outcome:
         assert job.fn is not None
