@@ -222,7 +222,19 @@ async def bench_fanout(args: argparse.Namespace, directory: Path) -> None:
                 "published_at": when.isoformat(),
                 "signature": seeded["olm"].sign(revision_payload(revision)).to_base64(),
             }
+            # Other requests meanwhile, from a process of their own (this one is busy
+            # receiving every subscriber's frame).
+            prober = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(Path(__file__).parent / "probes" / "responsiveness.py"),
+                base,
+                "--seconds",
+                "4",
+                stdout=asyncio.subprocess.PIPE,
+            )
+            await asyncio.sleep(1)  # its first requests: warm, before the publish
             t0 = time.perf_counter()
+            wall0 = time.time()
             async with session.post(
                 f"{base}/v1/public/articles/{draft['id']}/publish", json=body
             ) as response:
@@ -238,6 +250,18 @@ async def bench_fanout(args: argparse.Namespace, directory: Path) -> None:
             f"p50 {statistics.median(delays):.0f} ms, p99 {percentile(delays, 0.99):.0f} ms, "
             f"last {max(delays):.0f} ms"
         )
+        out, _ = await prober.communicate()
+        samples = json.loads(out)["samples"]
+        window_end = wall0 + max(delays) / 1000
+        before = [ms for started, ms in samples if started < wall0]
+        during = [ms for started, ms in samples if wall0 <= started <= window_end]
+        if before and during:
+            print(
+                f"  GET /healthz from another process: {statistics.median(before):.1f} ms "
+                f"before the publish; while the subscribers received it, {len(during)} "
+                f"requests, median {statistics.median(during):.1f} ms, "
+                f"slowest {max(during):.0f} ms"
+            )
 
 
 async def main() -> None:
