@@ -1,4 +1,5 @@
-"""The hub: batch encoding, and catching up from the store when the broker missed something."""
+"""The hub: batch encoding, catching up from the store when the broker missed something, and
+waking thousands of listeners a chunk at a time."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 from kabar.delivery.events import Dispatch, StreamBatch
+from kabar.delivery.hub import WAKE_CHUNK, Listener
 from support.api import Api, text_of
 from support.server import serve_in_process, server_config
 
@@ -60,3 +62,52 @@ async def test_the_stream_position_metric_is_the_last_position_this_node_saw(
         metrics = (await api.http.get("/metrics")).text
     line = next(row for row in metrics.splitlines() if row.startswith("kabar_stream_position "))
     assert float(line.split()[1]) == int(sent["token"][1:])
+
+
+async def test_a_batch_for_many_listeners_wakes_them_a_chunk_per_loop_turn(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Every listener has the item at once, but only WAKE_CHUNK consumers are woken at once
+    # and the rest that many per turn, so that other requests run in between; one that
+    # took its item before its turn is not woken for nothing.
+    config = server_config(database_url, tmp_path)
+    async with serve_in_process(config) as node, Api(node.base_url) as api:
+        alice = await api.register()
+        group = await api.group(alice)
+        hub = node.services.hub
+        view = await hub.view(alice.account_id)
+        listeners = [
+            Listener(alice.account_id, alice.device_id, hub.watermark, max_items=10)
+            for _ in range(2 * WAKE_CHUNK + 10)
+        ]
+        for listener in listeners:
+            hub.attach(view, listener, pending=False)
+        at_routing: list[tuple[int, int]] = []
+        taken_early: list[Listener] = []
+
+        def after_the_hub(batch: StreamBatch) -> None:
+            at_routing.append(
+                (
+                    sum(bool(lst.items) for lst in listeners),
+                    sum(lst.wakeup.is_set() for lst in listeners),
+                )
+            )
+            # A consumer whose wake-up is deferred takes its item before its turn comes.
+            early = next(lst for lst in listeners if not lst.wakeup.is_set())
+            taken_early.append(early)
+            assert early.take()
+
+        node.services.writer.on_commit(after_the_hub)
+        try:
+            await api.send(alice, group, "to every listener")
+            for _ in range(10):
+                await asyncio.sleep(0)
+            assert at_routing == [(len(listeners), WAKE_CHUNK)]
+            early = taken_early[0]
+            assert not early.wakeup.is_set()
+            others = [lst for lst in listeners if lst is not early]
+            assert all(lst.wakeup.is_set() for lst in others)
+            assert all(len(lst.items) == 1 for lst in others)
+        finally:
+            for listener in listeners:
+                hub.detach(view, listener)

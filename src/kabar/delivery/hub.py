@@ -13,6 +13,11 @@ For each account with live listeners the hub keeps an :class:`AccountView` —
 the set of conversations the account is currently in — loaded from a store
 snapshot and then kept current by the membership changes it routes, so a new
 long-poll from a known account costs no database read at all.
+
+Routing a batch queues its items on every listener at once, but wakes at most
+:data:`WAKE_CHUNK` consumers at once and the rest that many per turn of the event
+loop, so that a fan-out to thousands of sockets does not hold the node's other
+requests for its whole length.
 """
 
 from __future__ import annotations
@@ -39,6 +44,11 @@ log = logging.getLogger(__name__)
 GAP_GRACE_SECONDS = 0.05
 POLL_SECONDS = 1.0
 VIEW_IDLE_SECONDS = 300.0
+WAKE_CHUNK = 128
+"""Listeners a batch wakes at once; the rest are woken this many per turn of the event loop.
+Each woken consumer writes to its socket in the next turn: an article for 10,000 online
+subscribers woken at once held every other request of the node for the whole fan-out
+(~0.7 s); in chunks, other requests get in between (docs/performance.md)."""
 
 
 class Listener:
@@ -54,19 +64,25 @@ class Listener:
         self.overflowed = False
         self.closed: str | None = None
         self.wakeup = asyncio.Event()
+        self.wake_queued = False  # in the hub's queue of listeners to wake
         self.on_close: Callable[[str], None] | None = None
 
-    def push(self, item: ev.Dispatch) -> None:
+    def push(self, item: ev.Dispatch) -> bool:
+        """Queue ``item`` for the consumer; whether it now has something to be woken for
+        (the hub sets :attr:`wakeup`)."""
         if item.pos <= self.position or self.closed:
-            return
+            return False
         if len(self.items) >= self.max_items:
             # Never grow without bound: the consumer resumes from its token instead.
             self.overflowed = True
             self.items.clear()
-            self.wakeup.set()
-            return
+            return True
         self.items.append(item)
-        self.wakeup.set()
+        return True
+
+    @property
+    def has_news(self) -> bool:
+        return bool(self.items) or self.overflowed
 
     def activate(self, position: int) -> None:
         """End the pending phase: drop what the store read already covered."""
@@ -116,6 +132,9 @@ class Hub:
         self._gap_task: asyncio.Task[None] | None = None
         self._poll_task: asyncio.Task[None] | None = None
         self.batches_from_broker = 0
+        self._woken = 0  # listeners woken at once by the batch being routed
+        self._to_wake: deque[Listener] = deque()
+        self._waking = False  # a call of _wake_more is scheduled
 
     async def start(self) -> None:
         async with self._db.read() as conn:
@@ -155,6 +174,7 @@ class Hub:
         self.on_batch(ev.StreamBatch.decode(payload))
 
     def _route(self, batch: ev.StreamBatch) -> None:
+        self._woken = 0
         for item in batch.items:
             if item.pos > self.watermark:
                 self._route_one(item)
@@ -163,7 +183,7 @@ class Hub:
     def _route_one(self, item: ev.Dispatch) -> None:
         if item.to_device:
             for listener in tuple(self._by_device.get(item.device_id or "", ())):
-                listener.push(item)
+                self._push(listener, item)
             return
         if item.joins or item.leaves or item.follows or item.unfollows:
             for buffer in self._loading.values():
@@ -177,7 +197,7 @@ class Hub:
                     self._by_conversation[conversation].add(view)
             for view in tuple(self._by_conversation.get(conversation, ())):
                 for listener in tuple(view.listeners):
-                    listener.push(item)
+                    self._push(listener, item)
             for account in item.leaves:
                 view = self._views.get(account)
                 if view is not None:
@@ -186,7 +206,7 @@ class Hub:
         if item.feed_id is not None:
             for view in tuple(self._by_feed.get(item.feed_id, ())):
                 for listener in tuple(view.listeners):
-                    listener.push(item)
+                    self._push(listener, item)
         if item.target_account is not None:
             view = self._views.get(item.target_account)
             if view is not None:
@@ -194,10 +214,34 @@ class Hub:
                     view.feeds.add(feed)
                     self._by_feed[feed].add(view)
                 for listener in tuple(view.listeners):
-                    listener.push(item)
+                    self._push(listener, item)
                 for feed in item.unfollows:
                     view.feeds.discard(feed)
                     self._discard(self._by_feed, feed, view)
+
+    def _push(self, listener: Listener, item: ev.Dispatch) -> None:
+        if not listener.push(item) or listener.wakeup.is_set() or listener.wake_queued:
+            return
+        if self._woken < WAKE_CHUNK:
+            self._woken += 1
+            listener.wakeup.set()
+            return
+        listener.wake_queued = True
+        self._to_wake.append(listener)
+        if not self._waking:
+            self._waking = True
+            asyncio.get_running_loop().call_soon(self._wake_more)
+
+    def _wake_more(self) -> None:
+        """Wake the next :data:`WAKE_CHUNK` queued listeners; again next turn if more wait."""
+        for _ in range(min(WAKE_CHUNK, len(self._to_wake))):
+            listener = self._to_wake.popleft()
+            listener.wake_queued = False
+            if listener.has_news:  # not if it took its items meanwhile
+                listener.wakeup.set()
+        self._waking = bool(self._to_wake)
+        if self._waking:
+            asyncio.get_running_loop().call_soon(self._wake_more)
 
     # -- gaps -------------------------------------------------------------------------------
 
