@@ -11,7 +11,9 @@ and raw WebSocket clients from this process:
    Also the same call inside the service, without HTTP.
 2. **Fan-out.** One public account with 10,000 subscribers (notifications on),
    all online over WebSocket. An editor publishes a signed article over HTTP:
-   time until the last subscriber has ``article.published``.
+   time until the publisher's answer and until the last subscriber has
+   ``article.published``, and how long ``GET /healthz`` from another process
+   (``bench/probes/responsiveness.py``) waits meanwhile.
 
 Usage: ``python bench/feed.py [--articles 200000] [--subscribers 10000] [--database URL]``.
 Results: docs/performance.md, "Public accounts (bench/feed.py)".
