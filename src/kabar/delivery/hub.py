@@ -82,6 +82,7 @@ class Listener:
 
     @property
     def has_news(self) -> bool:
+        """Whether the consumer has items, or an overflow, it has not taken yet."""
         return bool(self.items) or self.overflowed
 
     def activate(self, position: int) -> None:

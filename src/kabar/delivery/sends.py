@@ -103,7 +103,7 @@ class MessageRun:
             return SentMessage(event=fresh[key].event, duplicate=True)
         if (message.conversation_id, message.sender.account_id) not in memberships:
             raise NotFound("no such conversation", code=ErrorCode.CONVERSATION_NOT_FOUND)
-        seq = tx._bump_seq(message.conversation_id)
+        seq = tx.bump_seq(message.conversation_id)
         # The tag binds the commitment to this event's position and id, known only now.
         tag = event_id = None
         if message.commitment is not None:

@@ -76,9 +76,11 @@ class WriteTx:
         if conversation_id not in self.seqs:
             loaded = await store.load_last_seqs(self.conn, [conversation_id])
             self.seqs[conversation_id] = loaded.get(conversation_id, 0)
-        return self._bump_seq(conversation_id)
+        return self.bump_seq(conversation_id)
 
-    def _bump_seq(self, conversation_id: str) -> int:
+    def bump_seq(self, conversation_id: str) -> int:
+        """The conversation's next ``seq``, its last one already loaded (the sends' fast
+        path reads them for a whole run at once)."""
         self.seqs[conversation_id] += 1
         self.dirty_seqs.add(conversation_id)
         return self.seqs[conversation_id]
