@@ -222,3 +222,45 @@ async def test_a_writes_caller_is_answered_before_the_hub_fans_the_batch_out(
         await asyncio.sleep(0.05)
         assert (True, True) in seen
         assert (False, True) not in seen
+
+
+async def test_an_events_frame_is_rendered_once_when_a_listener_takes_it_and_never_unread(
+    make_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A committed event's client frame waits until something reads it: sent while nobody
+    # listens, it is never rendered; taken by a waiting long-poll, it is rendered once,
+    # after the sender's answer, and reads as the event the sender was told about.
+    from kabar.delivery import events as ev
+
+    rendered: list[str] = []
+    real_event_frame = ev.event_frame
+
+    def counting_event_frame(**fields: Any) -> bytes:
+        rendered.append(fields["event_id"])
+        return real_event_frame(**fields)
+
+    async with make_server() as server, Api(server.base_url) as api:
+        alice, bob = await api.register(), await api.register()
+        direct = await api.direct(alice, bob)
+        await api.sync_all(bob)
+        monkeypatch.setattr(ev, "event_frame", counting_event_frame)
+
+        unheard = await api.send(alice, direct, "nobody is listening")
+        await asyncio.sleep(0.05)  # the batch has long been handed to the hub
+        assert rendered == []
+
+        waiting = asyncio.create_task(api.sync(bob, timeout=10_000))
+        await asyncio.sleep(0.1)
+        # bob's long-poll catches up on the first message from the store (rendered there).
+        first = await asyncio.wait_for(waiting, 8)
+        assert [e["event_id"] for e in first["events"]] == [unheard["event_id"]]
+        rendered.clear()
+
+        waiting = asyncio.create_task(api.sync(bob, timeout=10_000))
+        await asyncio.sleep(0.1)
+        heard = await api.send(alice, direct, "bob is listening")
+        body = await asyncio.wait_for(waiting, 8)
+        assert [(e["event_id"], e["seq"]) for e in body["events"]] == [
+            (heard["event_id"], heard["seq"])
+        ]
+        assert rendered == [heard["event_id"]]

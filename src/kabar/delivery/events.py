@@ -1,10 +1,10 @@
 """Events as clients see them, and the batches the writer publishes after each commit.
 
-An event is rendered to its JSON bytes once, when it is committed (or read back
-from the store), and those bytes are spliced into every sync response and
-WebSocket frame that carries it: fan-out to a thousand sockets costs one
-``json.dumps``. The stored ``content`` column is already JSON text and is
-spliced in unparsed.
+An event is rendered to its JSON bytes once — a committed one when a listener or
+the broker first needs it, one read back from the store at once — and those bytes
+are spliced into every sync response and WebSocket frame that carries it: fan-out
+to a thousand sockets costs one ``json.dumps``. The stored ``content`` column is
+already JSON text and is spliced in unparsed.
 
 Event types (``type``) — conversation events carry ``conversation_id`` and a
 gapless ``seq``; account events carry neither::
@@ -34,6 +34,7 @@ To-device messages are delivered in their own list/frames: sender, sender_device
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Final
@@ -126,23 +127,100 @@ def to_device_frame(
     )
 
 
-@dataclass(slots=True)
 class Dispatch:
-    """One committed item, with what the hub needs to route it to live listeners."""
+    """One committed item, with what the hub needs to route it to live listeners.
 
-    pos: int
-    frame: bytes
-    to_device: bool = False
-    conversation_id: str | None = None
-    target_account: str | None = None
-    device_id: str | None = None
-    feed_id: str | None = None
-    # Accounts whose view of conversation_id starts / ends with this event.
-    joins: tuple[str, ...] = ()
-    leaves: tuple[str, ...] = ()
-    # Feeds target_account starts / stops following with this event.
-    follows: tuple[str, ...] = ()
-    unfollows: tuple[str, ...] = ()
+    Its client ``frame`` is rendered when first read, from ``render``, and kept: by a
+    listener taking the item or by the broker's encoding — after the writer has answered
+    the item's sender — and not at all when nobody is listening (a conversation whose
+    members are all offline, as those of mobile clients mostly are).
+    """
+
+    __slots__ = (
+        "_frame",
+        "_render",
+        "conversation_id",
+        "device_id",
+        "feed_id",
+        "follows",
+        "joins",
+        "leaves",
+        "pos",
+        "target_account",
+        "to_device",
+        "unfollows",
+    )
+
+    def __init__(
+        self,
+        pos: int,
+        frame: bytes | None = None,
+        *,
+        render: Callable[[], bytes] | None = None,
+        to_device: bool = False,
+        conversation_id: str | None = None,
+        target_account: str | None = None,
+        device_id: str | None = None,
+        feed_id: str | None = None,
+        joins: tuple[str, ...] = (),
+        leaves: tuple[str, ...] = (),
+        follows: tuple[str, ...] = (),
+        unfollows: tuple[str, ...] = (),
+    ) -> None:
+        self.pos = pos
+        self._frame = frame
+        self._render = render
+        self.to_device = to_device
+        self.conversation_id = conversation_id
+        self.target_account = target_account
+        self.device_id = device_id
+        self.feed_id = feed_id
+        # Accounts whose view of conversation_id starts / ends with this event.
+        self.joins = joins
+        self.leaves = leaves
+        # Feeds target_account starts / stops following with this event.
+        self.follows = follows
+        self.unfollows = unfollows
+
+    @property
+    def frame(self) -> bytes:
+        """The item as clients see it: JSON bytes, rendered once."""
+        frame = self._frame
+        if frame is None:
+            if self._render is None:
+                raise ValueError(f"the item at {self.pos} has neither a frame nor a renderer")
+            frame = self._frame = self._render()
+            self._render = None
+        return frame
+
+    def render_with(self, render: Callable[[], bytes]) -> None:
+        """Render the frame with ``render`` when it is first read (replacing any frame)."""
+        self._frame = None
+        self._render = render
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.pos,
+            self.frame,
+            self.to_device,
+            self.conversation_id,
+            self.target_account,
+            self.device_id,
+            self.feed_id,
+            self.joins,
+            self.leaves,
+            self.follows,
+            self.unfollows,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Dispatch) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it replaced
+
+    def __repr__(self) -> str:
+        rendered = "rendered" if self._frame is not None else "not rendered yet"
+        return f"Dispatch(pos={self.pos}, to_device={self.to_device}, frame {rendered})"
 
 
 @dataclass(slots=True)

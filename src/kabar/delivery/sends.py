@@ -128,7 +128,7 @@ class MessageRun:
             txn_id=message.txn_id,
             franking_tag=tag,
             event_id=event_id,
-            dispatch=ev.Dispatch(pos=0, frame=b"", conversation_id=message.conversation_id),
+            dispatch=ev.Dispatch(pos=0, conversation_id=message.conversation_id),
         )
         sent = SentMessage(event=appended, duplicate=False)
         fresh[key] = sent

@@ -3,16 +3,18 @@
 The writer (``delivery/writer.py``) runs every job of a batch against one
 :class:`WriteTx`. It hands out the batch's stream positions and per-conversation
 ``seq`` numbers in queue order, collects the rows a job appends (written by
-:meth:`WriteTx.flush`) and renders each event's client frame once, for the hub to
-splice into every sync response and WebSocket frame that carries it. A job that
-fails is rolled back to its :meth:`WriteTx.checkpoint`, allocators included, so
-committed positions and seqs stay gapless.
+:meth:`WriteTx.flush`) and what renders each event's client frame, once and only
+when first needed, for the hub to splice into every sync response and WebSocket
+frame that carries it. A job that fails is rolled back to its
+:meth:`WriteTx.checkpoint`, allocators included, so committed positions and seqs
+stay gapless.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -116,7 +118,6 @@ class WriteTx:
             sender=sender,
             dispatch=ev.Dispatch(
                 pos=0,
-                frame=b"",
                 conversation_id=conversation_id,
                 target_account=target_account,
                 feed_id=feed_id,
@@ -142,7 +143,8 @@ class WriteTx:
         franking_tag: str | None = None,
         event_id: str | None = None,
     ) -> AppendedEvent:
-        """The one place an event gets its position, its stored row and its client frame.
+        """The one place an event gets its position, its stored row and its client frame
+        (rendered when first read).
 
         ``event_id`` is the id of the next position, when the caller already needed it
         (a franking tag binds it); otherwise it is encoded here.
@@ -167,19 +169,23 @@ class WriteTx:
             }
         )
         dispatch.pos = pos
-        dispatch.frame = ev.event_frame(
-            event_id=event_id,
-            type=type,
-            conversation_id=conversation_id,
-            seq=seq,
-            feed_id=feed_id,
-            sender=sender.username if sender else None,
-            sender_id=sender.account_id if sender else None,
-            sender_device=sender.device_id if sender else None,
-            txn_id=txn_id,
-            ts=self.now_ms,
-            content_json=content_json,
-            franking_tag=franking_tag,
+        # Rendered when a listener or the broker first reads it (ev.Dispatch).
+        dispatch.render_with(
+            partial(
+                ev.event_frame,
+                event_id=event_id,
+                type=type,
+                conversation_id=conversation_id,
+                seq=seq,
+                feed_id=feed_id,
+                sender=sender.username if sender else None,
+                sender_id=sender.account_id if sender else None,
+                sender_device=sender.device_id if sender else None,
+                txn_id=txn_id,
+                ts=self.now_ms,
+                content_json=content_json,
+                franking_tag=franking_tag,
+            )
         )
         self.dispatches.append(dispatch)
         return AppendedEvent(
@@ -199,7 +205,8 @@ class WriteTx:
                 "content": content_json,
             }
         )
-        frame = ev.to_device_frame(
+        render = partial(
+            ev.to_device_frame,
             type=type,
             sender=sender.username,
             sender_id=sender.account_id,
@@ -208,7 +215,7 @@ class WriteTx:
             content_json=content_json,
         )
         self.dispatches.append(
-            ev.Dispatch(pos=pos, frame=frame, to_device=True, device_id=device_id)
+            ev.Dispatch(pos=pos, render=render, to_device=True, device_id=device_id)
         )
         return pos
 
