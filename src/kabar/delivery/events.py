@@ -130,10 +130,10 @@ def to_device_frame(
 class Dispatch:
     """One committed item, with what the hub needs to route it to live listeners.
 
-    Its client ``frame`` is rendered when first read, from ``render``, and kept: by a
-    listener taking the item or by the broker's encoding — after the writer has answered
-    the item's sender — and not at all when nobody is listening (a conversation whose
-    members are all offline, as those of mobile clients mostly are).
+    Its client ``frame`` is rendered by ``render`` the first time something reads it — a
+    listener taking the item, or the broker's encoding, both after the writer has answered
+    the item's sender — and then kept. When nobody listens (a conversation whose members
+    are all offline, as those of mobile clients mostly are), it is never rendered.
     """
 
     __slots__ = (
