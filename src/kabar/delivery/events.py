@@ -216,8 +216,6 @@ class Dispatch:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Dispatch) and self._key() == other._key()
 
-    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it replaced
-
     def __repr__(self) -> str:
         rendered = "rendered" if self._frame is not None else "not rendered yet"
         return f"Dispatch(pos={self.pos}, to_device={self.to_device}, frame {rendered})"
