@@ -46,6 +46,7 @@ from kabar import metrics
 from kabar.broker import Broker
 from kabar.config import StreamConfig
 from kabar.delivery import events as ev
+from kabar.delivery.deadlines import CommitDeadlines
 from kabar.delivery.sends import MessageRun, MessageSend, SentMessage
 from kabar.delivery.transaction import WriteTx
 from kabar.errors import KabarError, Unavailable
@@ -85,13 +86,6 @@ def _run_callbacks(tx: WriteTx) -> None:
             log.exception("after-commit callback failed")
 
 
-def _time_out(future: asyncio.Future[Any]) -> None:
-    if not future.done():
-        future.set_exception(
-            Unavailable("the write did not commit in time; retry with the same txn_id")
-        )
-
-
 class Writer:
     """Owns the writer connection and the job queue."""
 
@@ -113,6 +107,7 @@ class Writer:
         self._conn: ThreadedConnection | AsyncConnection | None = None
         self.committed_pos = 0
         self._listeners: list[Callable[[ev.StreamBatch], None]] = []
+        self._deadlines = CommitDeadlines(config.commit_timeout_seconds)
 
     def on_commit(self, listener: Callable[[ev.StreamBatch], None]) -> None:
         """Also hand every committed batch to ``listener`` (the local hub), before publishing
@@ -131,6 +126,7 @@ class Writer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._deadlines.close()
         await self._close_connection()
 
     async def run(self, fn: Callable[[WriteTx], Awaitable[T]]) -> T:
@@ -152,15 +148,10 @@ class Writer:
             self._queue.put_nowait(job)
         except asyncio.QueueFull:
             raise Unavailable("the server is saturated; retry shortly", retry_after=1) from None
-        # A timer instead of wait_for(shield(...)): that is two more tasks or futures per
-        # write. A job that commits after its timer fired is simply not answered.
-        timer = job.future.get_loop().call_later(
-            self._config.commit_timeout_seconds, _time_out, job.future
-        )
-        try:
-            return await job.future
-        finally:
-            timer.cancel()
+        # Not wait_for(shield(...)): that is two more tasks or futures per write. A job
+        # that commits after its deadline is simply not answered.
+        self._deadlines.watch(job.future)
+        return await job.future
 
     async def _loop(self) -> None:
         concurrent = False
