@@ -1,16 +1,22 @@
 """kabar's HTTP protocol: one write per response (a head waits for its body; nothing is reordered
-or lost), and the hot routes answered from the parsed request with uvicorn's connection rules:
-pipelining, ``Expect: 100-continue``, bodies in pieces, clients that go away, HTTP/1.0."""
+or lost), the hot routes answered from the parsed request with uvicorn's connection rules:
+pipelining, ``Expect: 100-continue``, bodies in pieces, clients that go away, HTTP/1.0; and
+uvicorn's keep-alive timeout kept without a timer per request."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from kabar.http.protocol import HeadHolder
 from support.api import Api
-from support.server import RunningServer
+from support.databases import SqliteTemplates
+from support.server import RunningServer, serve_in_process, server_config
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
 
@@ -249,3 +255,87 @@ async def test_http_1_0_hot_request_gets_its_answer_and_the_connection_closes(
     assert len(answers) == 1
     assert answers[0][0].startswith(b"HTTP/1.1 200")
     assert answers[0][1][b"connection"] == b"close"
+
+
+# -- the keep-alive timeout ------------------------------------------------------------------
+
+KEEP_ALIVE_S = 0.6
+HEALTH = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.fixture
+async def brief_keep_alive_server(
+    tmp_path: Path, sqlite_templates: SqliteTemplates
+) -> AsyncIterator[RunningServer]:
+    url = await sqlite_templates.fresh(tmp_path)
+    config = server_config(url, tmp_path / "server")
+    async with serve_in_process(config, timeout_keep_alive=KEEP_ALIVE_S) as running:
+        yield running
+
+
+async def _open(server: RunningServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    host, port = server.base_url.removeprefix("http://").split(":")
+    return await asyncio.open_connection(host, int(port))
+
+
+async def _closed_after(reader: asyncio.StreamReader) -> float:
+    """Seconds until the server closes the connection (it sends nothing more meanwhile)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await asyncio.wait_for(reader.read(), 10) == b""
+    return loop.time() - started
+
+
+async def test_an_idle_keep_alive_connection_is_closed_once_the_timeout_has_passed(
+    brief_keep_alive_server: RunningServer,
+) -> None:
+    reader, writer = await _open(brief_keep_alive_server)
+    try:
+        writer.write(HEALTH)
+        status, _, _ = _responses(await asyncio.wait_for(_one(reader), 5))[0]
+        assert status.startswith(b"HTTP/1.1 200")
+        # Not before the timeout (the server started counting just before this answer left).
+        assert await _closed_after(reader) >= KEEP_ALIVE_S - 0.1
+    finally:
+        writer.close()
+
+
+async def test_a_connection_in_steady_use_outlives_the_timeout_then_closes_when_idle(
+    brief_keep_alive_server: RunningServer,
+) -> None:
+    reader, writer = await _open(brief_keep_alive_server)
+    try:
+        # 15 requests a sixth of the timeout apart: the connection lives 2.5 timeouts, its
+        # one timer finding it busy or idle too briefly each time it looks.
+        for _ in range(15):
+            writer.write(HEALTH)
+            status, _, _ = _responses(await asyncio.wait_for(_one(reader), 5))[0]
+            assert status.startswith(b"HTTP/1.1 200")
+            await asyncio.sleep(KEEP_ALIVE_S / 6)
+        assert await _closed_after(reader) >= KEEP_ALIVE_S - 0.1 - KEEP_ALIVE_S / 6
+    finally:
+        writer.close()
+
+
+async def test_a_long_poll_longer_than_the_timeout_is_answered_on_its_connection(
+    brief_keep_alive_server: RunningServer,
+) -> None:
+    token, _ = await _alice_and_group(brief_keep_alive_server)
+    reader, writer = await _open(brief_keep_alive_server)
+    try:
+        writer.write(_sync(token))  # arms the idle timer when answered
+        first = json.loads(_responses(await asyncio.wait_for(_one(reader), 5))[0][2])
+        # A long-poll of three timeouts, with nothing to deliver: the timer fires while the
+        # request is open and must leave the connection alone.
+        poll = KEEP_ALIVE_S * 3
+        writer.write(
+            b"GET /v1/sync?since=%s&timeout=%d HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer %s\r\n\r\n"
+            % (first["next"].encode(), int(poll * 1000), token.encode())
+        )
+        status, _, body = _responses(await asyncio.wait_for(_one(reader), 10))[0]
+        assert status.startswith(b"HTTP/1.1 200")
+        assert json.loads(body)["events"] == []
+        assert await _closed_after(reader) >= KEEP_ALIVE_S - 0.1
+    finally:
+        writer.close()

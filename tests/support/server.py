@@ -54,12 +54,15 @@ class RunningServer:
 
 @asynccontextmanager
 async def serve_in_process(
-    config: Config, http_protocol: type[asyncio.Protocol] | None = None
+    config: Config,
+    http_protocol: type[asyncio.Protocol] | None = None,
+    **uvicorn_options: Any,
 ) -> AsyncIterator[RunningServer]:
     """kabar served by uvicorn in this loop, as ``kabar serve`` serves it (``http_protocol``
-    replaces kabar's HTTP protocol class, for tests of the protocol itself)."""
+    replaces kabar's HTTP protocol class, and ``uvicorn_options`` set uvicorn's, for tests
+    of the protocol itself)."""
     app = create_app(config)
-    options = dict(UVICORN_OPTIONS)
+    options = {**UVICORN_OPTIONS, **uvicorn_options}
     if http_protocol is not None:
         options["http"] = http_protocol
     server = uvicorn.Server(
