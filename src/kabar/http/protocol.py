@@ -122,7 +122,7 @@ class IdleTimingHttpToolsProtocol(HttpToolsProtocol):
     uvicorn closes a keep-alive connection left idle for ``timeout_keep_alive`` seconds by
     arming a timer (``call_later``) when a response completes and cancelling it when the
     next request's bytes arrive: on a busy connection, a timer made and cancelled for every
-    request, ~3 µs with uvloop (about 1 % of a send's server CPU, docs/performance.md).
+    request, ~2.5 µs with uvloop (about 1 % of a send's server CPU, docs/performance.md).
     Here a completed response only notes when the connection went idle; the connection's one
     timer, armed when it first idles, looks when it fires: idle for the whole timeout, it
     closes the connection as uvicorn's would; idle for less, it waits for the time left;
@@ -140,7 +140,7 @@ class IdleTimingHttpToolsProtocol(HttpToolsProtocol):
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
-        self._idle_since = None
+        # Not idle yet: the bytes of this response's request already cleared _idle_since.
         self.flow.resume_reading()
         if self.pipeline:
             cycle, app = self.pipeline.pop()
