@@ -278,6 +278,41 @@ def targets_table(
     return out
 
 
+def asks_of_machine(syn: Result, kab: Result, ceil: Result) -> list[str]:
+    """What each throughput target asks here, against the bare relay's rate in the same run.
+
+    The targets are multiples of Synapse's rate on this machine; the relay stores nothing and
+    authenticates no one, so a target at or above its rate asks more than a server that does
+    nothing manages here (the twelfth machine's sequential target did: docs/performance.md).
+    """
+    out: list[str] = []
+    for t in TARGETS:
+        if t.at_most:
+            continue
+        s = syn.get(t.phase, {}).get(t.key)
+        k = kab.get(t.phase, {}).get(t.key)
+        c = ceil.get(t.phase, {}).get(t.key)
+        if not (s and c):
+            continue
+        asked = t.bound * s
+        line = (
+            f"- {t.label.split(' ≥')[0]}: ≥ {num(asked)}/s ({t.bound:g} × {num(s)}), "
+            f"**{asked / c:.2f}×** the bare relay's {num(c)}/s"
+        )
+        if k:
+            line += f"; kabar did {num(k)}/s, {k / c:.2f}× the relay's"
+        out.append(line + ".")
+    if not out:
+        return []
+    return [
+        "What the throughput targets ask on this machine, against the bare relay measured in "
+        "the same run (a server that stores nothing and authenticates no one):",
+        "",
+        *out,
+        "",
+    ]
+
+
 def sqlite_table(sq: Result, kab: Result) -> list[str]:
     if not sq:
         return []
@@ -355,6 +390,7 @@ def main() -> None:
                 "",
             ]
     lines += ["## Targets", ""] + targets_table(syn, kab, kabar_rounds, synapse_rounds) + [""]
+    lines += asks_of_machine(syn, kab, ceil)
     lines += ["## All metrics", ""] + metrics_table(syn, kab, ceil) + [""]
     lines += [
         "† kabar-only phases (WebSocket), compared with the relay's WebSocket phases: the "
