@@ -131,12 +131,20 @@ async def test_a_postgres_outage_answers_503_and_recovers_without_duplicates(
         assert load.problems == []
         assert any(status == 503 for status, _ in load.answers), "the outage was not noticed"
         assert first_success is not None, "sends did not recover"
-        # Clients resend what was refused, with the same txn_id: nothing may double.
+        # Clients resend what was refused, with the same txn_id: nothing may double. Each
+        # client resends its own in order, all clients at once (as real ones would).
+        unacked: dict[str, list[str]] = {}
         for txn, sender in sorted(load.refused.items()):
-            if txn in load.acked:
-                continue
-            sent = await send_until_acked(c, sender, group, txn)
-            load.acked[txn] = sent["seq"]
+            if txn not in load.acked:
+                unacked.setdefault(sender.account_id, []).append(txn)
+
+        async def resend(sender: User, txns: list[str]) -> None:
+            for txn in txns:
+                sent = await send_until_acked(c, sender, group, txn)
+                load.acked[txn] = sent["seq"]
+
+        by_account = {sender.account_id: sender for sender in senders}
+        await asyncio.gather(*(resend(by_account[a], txns) for a, txns in unacked.items()))
         events = [e for e in await c.api(0).sync_all(readers[0]) if e["type"] == "message"]
         txns = [e["txn_id"] for e in events]
         assert len(txns) == len(set(txns)), "a retried send was stored twice"
