@@ -131,20 +131,16 @@ async def test_a_postgres_outage_answers_503_and_recovers_without_duplicates(
         assert load.problems == []
         assert any(status == 503 for status, _ in load.answers), "the outage was not noticed"
         assert first_success is not None, "sends did not recover"
+
         # Clients resend what was refused, with the same txn_id: nothing may double. Each
         # client resends its own in order, all clients at once (as real ones would).
-        unacked: dict[str, list[str]] = {}
-        for txn, sender in sorted(load.refused.items()):
-            if txn not in load.acked:
-                unacked.setdefault(sender.account_id, []).append(txn)
+        async def resend(sender: User) -> None:
+            for txn, refused_from in sorted(load.refused.items()):
+                if refused_from is sender and txn not in load.acked:
+                    sent = await send_until_acked(c, sender, group, txn)
+                    load.acked[txn] = sent["seq"]
 
-        async def resend(sender: User, txns: list[str]) -> None:
-            for txn in txns:
-                sent = await send_until_acked(c, sender, group, txn)
-                load.acked[txn] = sent["seq"]
-
-        by_account = {sender.account_id: sender for sender in senders}
-        await asyncio.gather(*(resend(by_account[a], txns) for a, txns in unacked.items()))
+        await asyncio.gather(*(resend(sender) for sender in senders))
         events = [e for e in await c.api(0).sync_all(readers[0]) if e["type"] == "message"]
         txns = [e["txn_id"] for e in events]
         assert len(txns) == len(set(txns)), "a retried send was stored twice"
@@ -172,15 +168,15 @@ async def test_two_hundred_concurrent_sqlite_writers_never_see_a_lock(
         clients = [Api(api.base_url) for _ in range(10)]
 
         async def writer(i: int) -> None:
-            api = clients[i % len(clients)]
+            client = clients[i % len(clients)]
             try:
-                user = await api.register()
-                direct = await api.direct(user, hub)
-                group = await api.group(user, hub, title=f"g{i}")
+                user = await client.register()
+                direct = await client.direct(user, hub)
+                group = await client.group(user, hub, title=f"g{i}")
                 for n in range(3):
-                    await api.send(user, direct, f"{i}-{n}")
-                    await api.send(user, group, f"{i}-{n}")
-                await api.call("PATCH", "/v1/account", user, json={"display_name": f"w{i}"})
+                    await client.send(user, direct, f"{i}-{n}")
+                    await client.send(user, group, f"{i}-{n}")
+                await client.call("PATCH", "/v1/account", user, json={"display_name": f"w{i}"})
             except Exception as error:  # noqa: BLE001 - every failure is a finding
                 failures.append(error)
 
