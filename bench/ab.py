@@ -139,7 +139,7 @@ class Side:
 
 async def run(a: argparse.Namespace) -> dict[str, Any]:
     sides = [Side(tree, a) for tree in a.trees]
-    connector = aiohttp.TCPConnector(limit=0)
+    connector = m.burst_connector()
     async with aiohttp.ClientSession(connector=connector) as session:
         try:
             for side in sides:

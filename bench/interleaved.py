@@ -224,7 +224,7 @@ def markdown(summary: dict[str, Any], a: argparse.Namespace) -> str:
 async def run(a: argparse.Namespace) -> dict[str, Any]:
     kabar, synapse = Kabar(a), Synapse(a)
     sides: list[Kabar | Synapse] = [kabar, synapse]
-    connector = aiohttp.TCPConnector(limit=0)
+    connector = m.burst_connector()
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         try:

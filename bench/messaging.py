@@ -71,6 +71,18 @@ MEMBER_BATCH = 100
 Key = tuple[str, str]  # (metric sample name, route label)
 
 
+def burst_connector() -> aiohttp.TCPConnector:
+    """The connector of the tools that leave a server idle between bursts (ab.py,
+    interleaved.py): no connection cap, and idle connections dropped after 4 s.
+
+    kabar (uvicorn's default) closes a connection idle for 5 s; aiohttp keeps one for 15 s.
+    A burst that starts about 5 s after the last one can take a connection from the pool
+    just as the server closes it, and fail with "Cannot write to closing transport" (seen
+    with three trees in ab.py). Dropping idle connections on the client's side first leaves
+    no such moment. This benchmark's own run keeps the peer's connector exactly."""
+    return aiohttp.TCPConnector(limit=0, keepalive_timeout=4.0)
+
+
 def log(*a: object) -> None:
     print(f"[{time.strftime('%H:%M:%S')}]", *a, file=sys.stderr, flush=True)
 
