@@ -48,7 +48,8 @@ WAKE_CHUNK = 128
 """Listeners a batch wakes at once; the rest are woken this many per turn of the event loop.
 Each woken consumer writes to its socket in the next turn: an article for 10,000 online
 subscribers woken at once held every other request of the node for the whole fan-out
-(~0.7 s); in chunks, other requests get in between (docs/performance.md)."""
+(~0.7 s); in chunks, other requests get in between (docs/performance-history.md, the
+ninth machine)."""
 
 
 class Listener:

@@ -173,7 +173,7 @@ class Writer:
         batches, each paying for its own statements, COMMIT and thread hand-offs. Only
         after a batch of several jobs (others are sending): a lone sender gains nothing
         by waiting. Measured: 20 concurrent senders, batches 6.6 → 8.5 jobs, server CPU
-        per send −13 %, sends/s +22 % (docs/performance.md, run 10)."""
+        per send −13 %, sends/s +22 % (docs/performance-history.md, run 10)."""
         for _ in range(GATHER_TURNS):
             waiting = self._queue.qsize()
             await asyncio.sleep(0)
